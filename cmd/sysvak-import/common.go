@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/fhi/sysvak-import/importer"
+	"github.com/fhi/sysvak-import/importer/report"
+	"github.com/fhi/sysvak-import/importer/workbook"
+	"github.com/fhi/sysvak-import/internal/secret"
+	"github.com/fhi/sysvak-import/validate"
+)
+
+// commonFlags are the flags every file-processing command has (SPEC 4).
+type commonFlags struct {
+	config         string
+	state          string
+	out            string
+	lang           string
+	format         string
+	codes          string
+	asOf           string
+	passwordFile   string
+	logFormat      string
+	logLevel       string
+	allowSynthetic bool
+	dufCheckDigits bool
+	maxFileSizeMiB int64
+	maxUnzipMiB    int64
+	maxRows        int
+}
+
+func addCommon(fs *flag.FlagSet, c *commonFlags) {
+	fs.StringVar(&c.config, "config", "", "TOML config file (keys are the flag names; [columns] maps extra headers to column keys)")
+	fs.StringVar(&c.state, "state", "./sysvak-state", "state folder: ledger, spool, password drop-box")
+	fs.StringVar(&c.out, "out", "./sysvak-out", "output folder: OUT/<file-id>/records.jsonl, report.json, report.txt")
+	fs.StringVar(&c.lang, "lang", "nb", "language of messages: nb (Norwegian bokmål) or en")
+	fs.StringVar(&c.format, "format", "text", "report on stdout: text or json")
+	fs.StringVar(&c.codes, "codes", "", "CSV file replacing the built-in SYSVAK code list (code,name,atc,valid_from,valid_to)")
+	fs.StringVar(&c.asOf, "as-of", "", "the date used as today for date checks, YYYY-MM-DD (default today)")
+	fs.StringVar(&c.passwordFile, "password-file", "", "file whose first line is the password of encrypted files; - reads stdin")
+	fs.StringVar(&c.logFormat, "log-format", "", "log format on stderr: json or console (default console on a terminal, else json)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.BoolVar(&c.allowSynthetic, "allow-synthetic", false, "accept synthetic test ID numbers (Tenor, SyntPop) with a warning: test environments only")
+	fs.BoolVar(&c.dufCheckDigits, "duf-check-digits", true, "check DUF-nummer check digits (assumed algorithm; see docs)")
+	fs.Int64Var(&c.maxFileSizeMiB, "max-file-size", 50, "largest file accepted, in MiB as received")
+	fs.Int64Var(&c.maxUnzipMiB, "max-unzip-size", 1024, "largest total uncompressed size of a workbook's parts, in MiB")
+	fs.IntVar(&c.maxRows, "max-rows", 1<<20, "most rows read from a sheet")
+}
+
+// setup is what the common flags resolve to.
+type setup struct {
+	log       zerolog.Logger
+	opts      importer.Options
+	passwords []secret.Secret
+}
+
+func (c *commonFlags) resolve(ctx context.Context, e *env, columns map[string]string) (*setup, error) {
+	c.lang = lower(c.lang)
+	if c.lang != "nb" && c.lang != "en" {
+		return nil, usagef("--lang must be nb or en, not %q", c.lang)
+	}
+	c.format = lower(c.format)
+	if c.format != "text" && c.format != "json" {
+		return nil, usagef("--format must be text or json, not %q", c.format)
+	}
+	log, err := newLogger(e, c.logFormat, c.logLevel)
+	if err != nil {
+		return nil, err
+	}
+	asOf := e.now()
+	if c.asOf != "" {
+		t, err := time.Parse("2006-01-02", c.asOf)
+		if err != nil {
+			return nil, usagef("--as-of must be a date YYYY-MM-DD, not %q", c.asOf)
+		}
+		asOf = t
+	}
+	codes := validate.BuiltinCodes()
+	if c.codes != "" {
+		f, err := os.Open(c.codes)
+		if err != nil {
+			return nil, usagef("--codes: %v", err)
+		}
+		codes, err = validate.ParseCodesCSV(f)
+		f.Close()
+		if err != nil {
+			return nil, usagef("--codes %s: %v", c.codes, err)
+		}
+	}
+	if c.maxFileSizeMiB <= 0 || c.maxUnzipMiB <= 0 || c.maxRows <= 0 {
+		return nil, usagef("--max-file-size, --max-unzip-size and --max-rows must be positive")
+	}
+	lim := importer.DefaultLimits()
+	lim.MaxFileSize = c.maxFileSizeMiB << 20
+	lim.MaxUnzipSize = c.maxUnzipMiB << 20
+	lim.MaxRows = c.maxRows
+	s := &setup{log: log}
+	s.opts = importer.Options{
+		Lang: c.lang,
+		Check: validate.Options{
+			Codes:          codes,
+			AsOf:           validate.Date{Year: asOf.Year(), Month: asOf.Month(), Day: asOf.Day()},
+			AllowSynthetic: c.allowSynthetic,
+			DUFCheckDigits: c.dufCheckDigits,
+		},
+		Limits: lim,
+		Log:    log,
+	}
+	mapping, err := workbook.NewMapping(columns)
+	if err != nil {
+		return nil, usagef("config [columns]: %v (column keys: %s)", err, columnKeys())
+	}
+	s.opts.Mapping = mapping
+	if c.passwordFile != "" {
+		pw, err := secret.ReadFile(ctx, c.passwordFile, e.stdin)
+		if err != nil {
+			return nil, usagef("--password-file: %v", err)
+		}
+		s.passwords = append(s.passwords, pw)
+	}
+	return s, nil
+}
+
+func columnKeys() string {
+	var ks []string
+	for _, c := range validate.Layout() {
+		ks = append(ks, c.Key)
+	}
+	return strings.Join(ks, ", ")
+}
+
+// newLogger builds the zerolog logger on stderr: JSON for machines, the console writer on a
+// terminal. Log lines carry file ids, row numbers, counts and codes only (SPEC 7).
+func newLogger(e *env, format, level string) (zerolog.Logger, error) {
+	lvl, err := zerolog.ParseLevel(lower(level))
+	if err != nil || level == "" {
+		return zerolog.Logger{}, usagef("--log-level must be debug, info, warn or error, not %q", level)
+	}
+	var w io.Writer = e.stderr
+	switch lower(format) {
+	case "":
+		if e.stderrTTY {
+			w = zerolog.ConsoleWriter{Out: e.stderr, TimeFormat: "15:04:05"}
+		}
+	case "console":
+		w = zerolog.ConsoleWriter{Out: e.stderr, TimeFormat: "15:04:05", NoColor: !e.stderrTTY}
+	case "json":
+	default:
+		return zerolog.Logger{}, usagef("--log-format must be json or console, not %q", format)
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// localInput describes a local file for the pipeline.
+func localInput(path string, passwords []secret.Secret, now time.Time) importer.Input {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	return importer.Input{
+		Path: path, Name: filepath.Base(path), Passwords: passwords,
+		Source: report.Source{Kind: "local", Path: abs, Received: now.UTC().Truncate(time.Second)},
+	}
+}
+
+// printReport writes a report on stdout in the chosen format.
+func printReport(w io.Writer, rep *report.Report, format, lang string) error {
+	if format == "json" {
+		return writeJSONLine(w, rep)
+	}
+	if err := rep.WriteText(w, lang); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintln(w)
+	return err
+}
+
+// exitFor maps an operational error to its exit code and message.
+func exitFor(e *env, log zerolog.Logger, err error) int {
+	if errors.Is(err, context.Canceled) {
+		log.Warn().Msg("stopped by signal; finished files are complete, the current one was not registered")
+		return exitOperational
+	}
+	log.Error().Err(err).Msg("operational failure; the run stopped safely")
+	fmt.Fprintf(e.stderr, "sysvak-import: %v\n", err)
+	return exitOperational
+}

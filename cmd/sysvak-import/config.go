@@ -1,0 +1,124 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// usageError is a configuration or usage error: exit code 3.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return &usageError{msg: fmt.Sprintf(format, a...)} }
+
+// parseArgs parses flags and positional arguments in any order ("validate FILE --lang en"), then
+// fills every flag not given on the command line from the environment (SYSVAK_<FLAG>, upper case,
+// '-' as '_') and then from the TOML config file (--config, or SYSVAK_CONFIG), whose keys are the
+// flag names. Flags win over the environment, which wins over the file. It returns the positional
+// arguments and the config file's [columns] table (extra header mappings).
+func parseArgs(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string, map[string]string, error) {
+	var pos []string
+	rest := args
+	for {
+		if err := fs.Parse(rest); err != nil {
+			return nil, nil, err
+		}
+		rest = fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if rest[0] == "--" {
+			pos = append(pos, rest[1:]...)
+			break
+		}
+		pos = append(pos, rest[0])
+		rest = rest[1:]
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+
+	// Environment.
+	envSet := map[string]bool{}
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		name := "SYSVAK_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(name); v != "" {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = usagef("environment %s: %v", name, e)
+			}
+			envSet[f.Name] = true
+		}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+
+	// Config file.
+	path := ""
+	if f := fs.Lookup("config"); f != nil {
+		path = f.Value.String()
+	}
+	if path == "" {
+		return pos, nil, nil
+	}
+	raw := map[string]any{}
+	md, derr := toml.DecodeFile(path, &raw)
+	if derr != nil {
+		if errors.Is(derr, os.ErrNotExist) {
+			return nil, nil, usagef("config file %s does not exist", path)
+		}
+		return nil, nil, usagef("config file %s: %v", path, derr)
+	}
+	_ = md
+	columns := map[string]string{}
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := raw[k]
+		if k == "columns" {
+			tbl, ok := v.(map[string]any)
+			if !ok {
+				return nil, nil, usagef("config file %s: [columns] must be a table of \"header\" = \"key\"", path)
+			}
+			for h, key := range tbl {
+				s, ok := key.(string)
+				if !ok {
+					return nil, nil, usagef("config file %s: [columns] %q must map to a column key (a string)", path, h)
+				}
+				columns[h] = s
+			}
+			continue
+		}
+		if k == "password" || k == "imap-password" {
+			return nil, nil, usagef("config file %s: %s: passwords are never taken as values; use --password-file or --imap-password-file", path, k)
+		}
+		f := fs.Lookup(k)
+		if f == nil {
+			// Keys of other commands are allowed in a shared config file.
+			if knownFlag(k) {
+				continue
+			}
+			return nil, nil, usagef("config file %s: unknown key %q", path, k)
+		}
+		if set[k] || envSet[k] {
+			continue
+		}
+		if e := fs.Set(k, fmt.Sprint(v)); e != nil {
+			return nil, nil, usagef("config file %s: %s: %v", path, k, e)
+		}
+	}
+	return pos, columns, nil
+}

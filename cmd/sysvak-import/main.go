@@ -1,0 +1,157 @@
+// Command sysvak-import takes in filimport vaccination files for SYSVAK: it validates them for
+// vaccinators, imports them for FHI operators (dedup against a ledger, records and reports), and
+// polls an IMAP mailbox for encrypted attachments. This package is wiring only: flags, config,
+// logging and exit codes (SPEC 4); the work is in importer/, validate/ and mailbox/.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+)
+
+// Exit codes (SPEC 4).
+const (
+	exitOK          = 0 // every file processed and no row rejected
+	exitRowsRejects = 1 // at least one row rejected (the run completed)
+	exitFileFailed  = 2 // at least one file could not be processed (file-level error or waiting)
+	exitUsage       = 3 // configuration or usage error
+	exitOperational = 4 // operational failure; the run stopped safely
+)
+
+// env is the process's outside world, replaceable in tests.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+	// stdinTTY and stderrTTY report whether those are terminals.
+	stdinTTY  bool
+	stderrTTY bool
+	now       func() time.Time
+}
+
+type command struct {
+	name     string
+	summary  string
+	usage    string // arguments, after the command name
+	examples []string
+	flags    func(fs *flag.FlagSet) any // registers the flags; returns the options value
+	run      func(ctx context.Context, e *env, opts any, args []string, columns map[string]string) int
+}
+
+func commands() []*command {
+	return []*command{validateCmd(), importCmd(), codesCmd()}
+}
+
+// knownFlag reports whether any command has a flag of that name (for shared config files).
+func knownFlag(name string) bool {
+	for _, c := range commands() {
+		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+		c.flags(fs)
+		if fs.Lookup(name) != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	e := &env{
+		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
+		stdinTTY:  term.IsTerminal(int(os.Stdin.Fd())),
+		stderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
+		now:       time.Now,
+	}
+	code := runMain(ctx, e, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+func runMain(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		topUsage(e.stdout)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	var cmd *command
+	for _, c := range commands() {
+		if c.name == args[0] {
+			cmd = c
+		}
+	}
+	if cmd == nil {
+		fmt.Fprintf(e.stderr, "sysvak-import: unknown command %q\n\n", args[0])
+		topUsage(e.stderr)
+		return exitUsage
+	}
+	fs := flag.NewFlagSet(cmd.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	opts := cmd.flags(fs)
+	pos, columns, err := parseArgs(fs, args[1:], e.getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		commandUsage(e.stdout, cmd, fs)
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "sysvak-import %s: %v\n", cmd.name, err)
+		fmt.Fprintf(e.stderr, "Run 'sysvak-import %s -h' for help.\n", cmd.name)
+		return exitUsage
+	}
+	return cmd.run(ctx, e, opts, pos, columns)
+}
+
+func topUsage(w io.Writer) {
+	fmt.Fprintf(w, "sysvak-import: take in filimport vaccination files for SYSVAK.\n\nUsage: sysvak-import COMMAND [flags] [args]\n\nCommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\nRun 'sysvak-import COMMAND -h' for a command's flags and examples.\n")
+	fmt.Fprintf(w, "Exit codes: 0 ok; 1 rows rejected; 2 a file could not be processed or waits for a password;\n3 usage or configuration error; 4 operational failure (the run stopped safely).\n")
+}
+
+func commandUsage(w io.Writer, c *command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: sysvak-import %s [flags] %s\n\n%s\n\nFlags:\n", c.name, c.usage, c.summary)
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	sort.Strings(names)
+	for _, n := range names {
+		f := fs.Lookup(n)
+		def := ""
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+			def = " (default " + f.DefValue + ")"
+		}
+		fmt.Fprintf(w, "  --%-22s %s%s\n", n, f.Usage, def)
+	}
+	if len(c.examples) > 0 {
+		fmt.Fprintf(w, "\nExamples:\n")
+		for _, ex := range c.examples {
+			fmt.Fprintf(w, "  %s\n", ex)
+		}
+	}
+	fmt.Fprintf(w, "\nEvery flag can also be set as SYSVAK_<FLAG> in the environment (upper case, '-' as '_')\nor as a key in the --config TOML file; flags win over the environment, which wins over the file.\n")
+}
+
+// worst combines exit codes: the highest wins.
+func worst(a, b int) int {
+	if b > a {
+		return b
+	}
+	return a
+}
+
+// lower is a small helper for flag values.
+func lower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

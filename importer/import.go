@@ -1,0 +1,171 @@
+package importer
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/fhi/sysvak-import/importer/ledger"
+	"github.com/fhi/sysvak-import/importer/outdir"
+	"github.com/fhi/sysvak-import/importer/report"
+)
+
+// Output file names inside OUT/<file-id>/.
+const (
+	RecordsFile    = "records.jsonl"
+	ReportJSONFile = "report.json"
+	ReportTextFile = "report.txt"
+)
+
+// Importer registers files: validate + dedup against the ledger + outputs into OutDir.
+type Importer struct {
+	Ledger *ledger.Ledger
+	OutDir string
+	Opts   Options
+}
+
+// ledgerSink looks keys up in a ledger read view and writes records.
+type ledgerSink struct {
+	r *ledger.Reader
+	bufferedRecords
+}
+
+func (s *ledgerSink) lookup(k ledger.Key) (ledger.Entry, bool) { return s.r.Get(k) }
+
+// Import processes one file. The returned error is operational only (*OperationalError or the
+// context's error); problems of the file are in the report.
+func (im *Importer) Import(ctx context.Context, in Input) (*report.Report, error) {
+	id, err := FileID(in.Path)
+	if err != nil {
+		return nil, operational("read %s: %w", filepath.Base(in.Path), err)
+	}
+	st, known, err := im.Ledger.FileState(id)
+	if err != nil {
+		return nil, &OperationalError{Err: err}
+	}
+	if known && st.Done && st.Status != string(report.StatusWaitingPassword) {
+		rep, err := im.resent(id, in)
+		if err == nil {
+			return rep, nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return nil, &OperationalError{Err: err}
+		}
+		// The outputs were removed by hand: process again (idempotent through the ledger).
+	}
+
+	set, err := outdir.Begin(im.OutDir, id)
+	if err != nil {
+		return nil, &OperationalError{Err: err}
+	}
+	defer set.Abort()
+	rf, err := set.Create(RecordsFile)
+	if err != nil {
+		return nil, &OperationalError{Err: err}
+	}
+	reader, err := im.Ledger.Reader()
+	if err != nil {
+		return nil, &OperationalError{Err: err}
+	}
+	sk := &ledgerSink{r: reader, bufferedRecords: bufferedRecords{w: bufio.NewWriterSize(rf, 256<<10)}}
+	rep, keys, err := run(ctx, in, im.Opts, im.Ledger.NewHasher(), sk)
+	reader.Close()
+	if err != nil {
+		return nil, err
+	}
+	if err := sk.w.Flush(); err != nil {
+		return nil, operational("write records: %w", err)
+	}
+	if rep.Status == report.StatusFileRejected || rep.Status == report.StatusWaitingPassword ||
+		(im.Opts.Strict && rep.Stats.Rejected > 0) {
+		if rep.Stats.Registered > 0 {
+			rep.Stats.NotRegistered = rep.Stats.Registered
+		}
+		rep.Stats.Registered = 0
+		keys = nil
+		if err := rf.Truncate(0); err != nil {
+			return nil, operational("discard records: %w", err)
+		}
+	}
+
+	changes := make([]ledger.Change, 0, len(keys))
+	for k, s := range keys {
+		changes = append(changes, ledger.Change{Key: k, Row: int(s.row), Delete: s.deleted})
+	}
+	now := time.Now().UTC()
+	fs := ledger.FileState{FileID: id, Status: string(rep.Status), Processed: now}
+	if err := im.Ledger.Commit(ctx, id, changes, fs); err != nil {
+		return nil, &OperationalError{Err: err}
+	}
+	if err := writeReports(set, rep, im.Opts.Lang); err != nil {
+		return nil, &OperationalError{Err: err}
+	}
+	if err := set.Commit(); err != nil {
+		return nil, &OperationalError{Err: err}
+	}
+	fs.Done = rep.Status != report.StatusWaitingPassword
+	if err := im.Ledger.SetFileState(ctx, fs); err != nil {
+		return nil, &OperationalError{Err: err}
+	}
+	return rep, nil
+}
+
+func writeReports(set *outdir.Set, rep *report.Report, lang string) error {
+	jf, err := set.Create(ReportJSONFile)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(jf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(rep); err != nil {
+		return fmt.Errorf("write report.json: %w", err)
+	}
+	tf, err := set.Create(ReportTextFile)
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteText(tf, lang); err != nil {
+		return fmt.Errorf("write report.txt: %w", err)
+	}
+	return nil
+}
+
+// resent records a new arrival of an already processed file in its report (SPEC 5) and returns
+// the report, whose outcome is unchanged. os.ErrNotExist means the outputs are gone.
+func (im *Importer) resent(id string, in Input) (*report.Report, error) {
+	dir := filepath.Join(im.OutDir, id)
+	b, err := os.ReadFile(filepath.Join(dir, ReportJSONFile))
+	if err != nil {
+		return nil, err
+	}
+	var rep report.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return nil, fmt.Errorf("read %s/report.json: %w", id, err)
+	}
+	src := in.Source
+	if src.Received.IsZero() {
+		src.Received = time.Now().UTC().Truncate(time.Second)
+	}
+	rep.Resent = append(rep.Resent, src)
+	// The stored findings keep the messages of the run that processed the file.
+	set, err := outdir.Begin(im.OutDir, id)
+	if err != nil {
+		return nil, err
+	}
+	defer set.Abort()
+	if err := set.CopyFrom(RecordsFile); err != nil {
+		return nil, err
+	}
+	if err := writeReports(set, &rep, im.Opts.Lang); err != nil {
+		return nil, err
+	}
+	if err := set.Commit(); err != nil {
+		return nil, err
+	}
+	return &rep, nil
+}

@@ -1,0 +1,351 @@
+// Package ledger remembers every vaccination registered from a file, across files and restarts
+// (SPEC 3): the key (person ID, vaccination date, SYSVAK code) maps to the file id and row that
+// registered it. Keys are stored as an HMAC-SHA-256 under a 32-byte key kept 0600 beside the
+// database, so a leaked ledger file does not list ID numbers in clear.
+//
+// The store is bbolt (pure Go, one writer, fsync on commit): the ledger is pure key existence,
+// where bbolt's point lookups are about ten times faster than SQLite's through database/sql
+// (shared/reference/libraries.md §6). A second process on the same state folder is refused
+// (ErrLocked) rather than allowed to race.
+//
+// Idempotence rule: an entry owned by the same file id counts as that file's own registration, so
+// processing a file again after a crash between the ledger commit and the output rename yields the
+// same records, never duplicates and never lost rows.
+package ledger
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// ErrLocked is returned by Open when another process holds the ledger.
+var ErrLocked = errors.New("ledger: the state folder is in use by another sysvak-import process")
+
+var (
+	bucketKeys  = []byte("keys")
+	bucketFiles = []byte("files")
+)
+
+const (
+	dbName  = "ledger.db"
+	keyName = "ledger.key"
+	// KeySize is the length of a stored key: the first 16 bytes of the HMAC-SHA-256. 128 bits
+	// keep the chance of a collision negligible (about n²/2^129) at half the size.
+	KeySize = 16
+)
+
+// Key is the keyed hash of one (person ID, date, code) triple.
+type Key [KeySize]byte
+
+// Entry is what the ledger knows about a key.
+type Entry struct {
+	FileID  string // the file that registered (or deleted) it
+	Row     int
+	Deleted bool // a tombstone: the key was removed by a deletion row of FileID
+}
+
+// FileState is what the ledger knows about a processed file.
+type FileState struct {
+	FileID    string    `json:"file_id"`
+	Status    string    `json:"status"`
+	Done      bool      `json:"done"` // outputs are in place
+	Processed time.Time `json:"processed"`
+}
+
+// Ledger is an open ledger. It is safe for use by one goroutine at a time per method call;
+// bbolt serialises writers.
+type Ledger struct {
+	db  *bolt.DB
+	mac []byte
+}
+
+// Options tune Open.
+type Options struct {
+	// LockTimeout is how long Open waits for another process to release the ledger. Zero means
+	// one second.
+	LockTimeout time.Duration
+}
+
+// Open opens (creating if needed) the ledger in stateDir. stateDir is created 0700; the database
+// and key files are 0600.
+func Open(ctx context.Context, stateDir string, o Options) (*Ledger, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("ledger: create state folder: %w", err)
+	}
+	key, err := loadOrCreateKey(filepath.Join(stateDir, keyName))
+	if err != nil {
+		return nil, err
+	}
+	timeout := o.LockTimeout
+	if timeout == 0 {
+		timeout = time.Second
+	}
+	db, err := bolt.Open(filepath.Join(stateDir, dbName), 0o600, &bolt.Options{Timeout: timeout})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, ErrLocked
+		}
+		return nil, fmt.Errorf("ledger: open database: %w", err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketKeys, bucketFiles} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("ledger: initialise: %w", err)
+	}
+	return &Ledger{db: db, mac: key}, nil
+}
+
+func loadOrCreateKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if len(b) != 32 {
+			return nil, fmt.Errorf("ledger: key file %s has %d bytes, want 32", path, len(b))
+		}
+		return b, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("ledger: read key: %w", err)
+	}
+	key := make([]byte, 32)
+	if _, err := io.ReadFull(rand.Reader, key); err != nil {
+		return nil, fmt.Errorf("ledger: generate key: %w", err)
+	}
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: write key: %w", err)
+	}
+	if _, err := f.Write(key); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("ledger: write key: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("ledger: write key: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("ledger: write key: %w", err)
+	}
+	// Link fails if another process created the key meanwhile; then use theirs.
+	if err := os.Link(tmp, path); err != nil && !errors.Is(err, os.ErrExist) {
+		os.Remove(tmp)
+		return nil, fmt.Errorf("ledger: install key: %w", err)
+	}
+	os.Remove(tmp)
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return nil, err
+	}
+	return loadOrCreateKey(path)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("ledger: sync folder: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("ledger: sync folder: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (l *Ledger) Close() error { return l.db.Close() }
+
+// Hasher computes keys. It reuses its buffers, so it is cheap per row but not safe for
+// concurrent use; make one per goroutine with NewHasher.
+type Hasher struct {
+	h   hash.Hash
+	buf []byte
+	sum []byte
+}
+
+// NewHasher returns a Hasher under the ledger's key.
+func (l *Ledger) NewHasher() *Hasher { return NewHasher(l.mac) }
+
+// NewHasher returns a Hasher under an explicit key (validate-only runs use a random one: keys
+// then only need to be equal within one file).
+func NewHasher(mac []byte) *Hasher {
+	return &Hasher{h: hmac.New(sha256.New, mac), buf: make([]byte, 0, 48), sum: make([]byte, 0, sha256.Size)}
+}
+
+// Key hashes a normalised person ID, an ISO date (YYYY-MM-DD) and an upper-case SYSVAK code.
+func (h *Hasher) Key(personID string, isoDate []byte, code string) Key {
+	h.buf = append(h.buf[:0], personID...)
+	h.buf = append(h.buf, 0)
+	h.buf = append(h.buf, isoDate...)
+	h.buf = append(h.buf, 0)
+	h.buf = append(h.buf, code...)
+	h.h.Reset()
+	h.h.Write(h.buf)
+	h.sum = h.h.Sum(h.sum[:0])
+	var k Key
+	copy(k[:], h.sum)
+	return k
+}
+
+// Reader is a consistent read view of the ledger for the duration of one file. Close it before
+// calling Commit from the same goroutine (bbolt may need to remap the file on commit).
+type Reader struct {
+	tx *bolt.Tx
+	b  *bolt.Bucket
+}
+
+// Reader opens a read view.
+func (l *Ledger) Reader() (*Reader, error) {
+	tx, err := l.db.Begin(false)
+	if err != nil {
+		return nil, fmt.Errorf("ledger: begin read: %w", err)
+	}
+	return &Reader{tx: tx, b: tx.Bucket(bucketKeys)}, nil
+}
+
+// Get looks a key up.
+func (r *Reader) Get(k Key) (Entry, bool) {
+	v := r.b.Get(k[:])
+	if v == nil {
+		return Entry{}, false
+	}
+	e, ok := decodeEntry(v)
+	return e, ok
+}
+
+// Close ends the read view.
+func (r *Reader) Close() error { return r.tx.Rollback() }
+
+// Change is one effect of a file on the ledger.
+type Change struct {
+	Key    Key
+	Row    int
+	Delete bool
+}
+
+// Commit applies a file's changes and records the file's state in one durable transaction.
+func (l *Ledger) Commit(ctx context.Context, fileID string, changes []Change, st FileState) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	id, err := fileIDBytes(fileID)
+	if err != nil {
+		return err
+	}
+	st.FileID = fileID
+	stJSON, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("ledger: encode file state: %w", err)
+	}
+	err = l.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketKeys)
+		for _, c := range changes {
+			if err := b.Put(c.Key[:], encodeEntry(id, c.Row, c.Delete)); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketFiles).Put([]byte(fileID), stJSON)
+	})
+	if err != nil {
+		return fmt.Errorf("ledger: commit file %s: %w", fileID, err)
+	}
+	return nil
+}
+
+// SetFileState records a file's state (for example Done after its outputs are in place).
+func (l *Ledger) SetFileState(ctx context.Context, st FileState) error {
+	return l.Commit(ctx, st.FileID, nil, st)
+}
+
+// FileState returns what the ledger knows about a file.
+func (l *Ledger) FileState(fileID string) (FileState, bool, error) {
+	var st FileState
+	var found bool
+	err := l.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketFiles).Get([]byte(fileID))
+		if v == nil {
+			return nil
+		}
+		found = true
+		return json.Unmarshal(v, &st)
+	})
+	if err != nil {
+		return FileState{}, false, fmt.Errorf("ledger: read file state: %w", err)
+	}
+	return st, found, nil
+}
+
+// Stats counts live (not deleted) keys and tombstones.
+func (l *Ledger) Stats() (live, deleted int, err error) {
+	err = l.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketKeys).ForEach(func(_, v []byte) error {
+			if e, ok := decodeEntry(v); ok && e.Deleted {
+				deleted++
+			} else {
+				live++
+			}
+			return nil
+		})
+	})
+	return live, deleted, err
+}
+
+// Entry value layout: flags(1) | file id (8 bytes, the 16 hex digits) | row (4, big endian).
+const flagDeleted = 1
+
+func encodeEntry(fileID [8]byte, row int, deleted bool) []byte {
+	v := make([]byte, 13)
+	if deleted {
+		v[0] = flagDeleted
+	}
+	copy(v[1:9], fileID[:])
+	binary.BigEndian.PutUint32(v[9:], uint32(row))
+	return v
+}
+
+func decodeEntry(v []byte) (Entry, bool) {
+	if len(v) != 13 {
+		return Entry{}, false
+	}
+	return Entry{
+		FileID:  hex.EncodeToString(v[1:9]),
+		Row:     int(binary.BigEndian.Uint32(v[9:])),
+		Deleted: v[0]&flagDeleted != 0,
+	}, true
+}
+
+func fileIDBytes(fileID string) ([8]byte, error) {
+	var id [8]byte
+	b, err := hex.DecodeString(fileID)
+	if err != nil || len(b) != 8 {
+		return id, fmt.Errorf("ledger: file id %s is not 16 hex digits", strconv.Quote(fileID))
+	}
+	copy(id[:], b)
+	return id, nil
+}
+
+// OwnedBy reports whether the entry was written by fileID.
+func (e Entry) OwnedBy(fileID string) bool { return e.FileID == fileID }

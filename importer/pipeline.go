@@ -1,0 +1,369 @@
+package importer
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/fhi/sysvak-import/importer/decrypt"
+	"github.com/fhi/sysvak-import/importer/ledger"
+	"github.com/fhi/sysvak-import/importer/outdir"
+	"github.com/fhi/sysvak-import/importer/report"
+	"github.com/fhi/sysvak-import/importer/workbook"
+	"github.com/fhi/sysvak-import/internal/secret"
+	"github.com/fhi/sysvak-import/validate"
+)
+
+// Limits bound what one file may cost (SPEC 1.1). Beyond them: file.too_large.
+type Limits struct {
+	MaxFileSize  int64 // bytes as received; default 50 MiB
+	MaxUnzipSize int64 // declared uncompressed size of the workbook's parts; default 1 GiB
+	MaxRows      int   // default 1,048,576 (Excel's own)
+	Decrypt      decrypt.Limits
+}
+
+// DefaultLimits returns the limits of SPEC 1.1.
+func DefaultLimits() Limits {
+	return Limits{MaxFileSize: 50 << 20, MaxUnzipSize: 1 << 30, MaxRows: 1 << 20, Decrypt: decrypt.DefaultLimits()}
+}
+
+// Options configure a run. They are the same for every file of the run.
+type Options struct {
+	Lang    string            // "nb" (default) or "en"
+	Check   validate.Options  // code list, as-of date, switches; Date1904 is set per file
+	Mapping *workbook.Mapping // header names -> columns; nil = layout v1 synonyms only
+	Limits  Limits
+	Strict  bool   // import --strict: register nothing from a file with a rejected row
+	TmpDir  string // for excelize's temporary files; "" = os.TempDir()
+	Log     zerolog.Logger
+	// Progress, when set, is called now and then with the number of rows read so far.
+	Progress func(rows int)
+}
+
+// Input is one file to process.
+type Input struct {
+	Path      string // where to read the bytes
+	Name      string // the file name as received, for the report
+	Source    report.Source
+	Passwords []secret.Secret
+}
+
+// OperationalError marks a failure of the machine rather than of the file (disk, ledger): the
+// run stops safely (exit 4).
+type OperationalError struct{ Err error }
+
+func (e *OperationalError) Error() string { return e.Err.Error() }
+func (e *OperationalError) Unwrap() error { return e.Err }
+
+func operational(format string, a ...any) error {
+	return &OperationalError{Err: fmt.Errorf(format, a...)}
+}
+
+// fileError is a file-level problem that ends reading; it becomes a finding.
+type fileError struct {
+	code   validate.Code
+	args   validate.Args
+	detail string
+}
+
+func (e *fileError) Error() string { return string(e.code) + ": " + e.detail }
+
+// classify turns an error from the unwrap and reading stages into a file-level finding. A nil
+// return means the error is operational.
+func classify(err error) *fileError {
+	var fe *fileError
+	if errors.As(err, &fe) {
+		return fe
+	}
+	var de *decrypt.Error
+	if errors.As(err, &de) {
+		return &fileError{code: de.Code, args: validate.Args{"detail": de.Detail}, detail: de.Detail}
+	}
+	var we *workbook.Error
+	if errors.As(err, &we) {
+		args := validate.Args{"detail": we.Detail}
+		for k, v := range we.Args {
+			args[k] = v
+		}
+		return &fileError{code: we.Code, args: args, detail: we.Detail}
+	}
+	return nil
+}
+
+// sink receives the outcome of each row that is to be registered.
+type sink interface {
+	// lookup returns the ledger's entry for a key (validate-only runs have no ledger).
+	lookup(k ledger.Key) (ledger.Entry, bool)
+	record(line []byte) error
+}
+
+// Validate checks one file and returns its report; it writes nothing and uses no ledger.
+func Validate(ctx context.Context, in Input, o Options) (*report.Report, error) {
+	rep, _, err := run(ctx, in, o, nil, noLedger{})
+	if err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+type noLedger struct{}
+
+func (noLedger) lookup(ledger.Key) (ledger.Entry, bool) { return ledger.Entry{}, false }
+func (noLedger) record([]byte) error                    { return nil }
+
+// hashFile computes the SHA-256 of the file as received and its file id.
+func hashFile(f *os.File) (sum string, id string, err error) {
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, 1<<62)); err != nil {
+		return "", "", err
+	}
+	s := hex.EncodeToString(h.Sum(nil))
+	return s, s[:16], nil
+}
+
+// FileID returns the file id (SPEC 5) of a local file.
+func FileID(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	_, id, err := hashFile(f)
+	return id, err
+}
+
+// dedupState is what the file itself did with a key.
+type dedupState struct {
+	row     int32
+	batch   uint32 // hash of the first row's batch, for row.duplicate_conflict
+	dose    int32
+	deleted bool // the last action of this file on the key was a deletion
+}
+
+// run reads and checks a file. With a ledger reader (import) keys are looked up there; records
+// are passed to rec. It returns the report and the key changes the file makes.
+func run(ctx context.Context, in Input, o Options, hasher *ledger.Hasher, sk sink) (*report.Report, map[ledger.Key]dedupState, error) {
+	start := time.Now()
+	rep := &report.Report{FileName: in.Name, Source: in.Source, Received: in.Source.Received}
+	if rep.Received.IsZero() {
+		rep.Received = start.UTC().Truncate(time.Second)
+		rep.Source.Received = rep.Received
+	}
+	f, err := os.Open(in.Path)
+	if err != nil {
+		return nil, nil, operational("open %s: %w", filepath.Base(in.Path), err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, operational("stat %s: %w", filepath.Base(in.Path), err)
+	}
+	rep.SHA256, rep.FileID, err = hashFile(f)
+	if err != nil {
+		return nil, nil, operational("read %s: %w", filepath.Base(in.Path), err)
+	}
+	if c := o.Check.AsOf; c.Year != 0 {
+		rep.AsOf = fmt.Sprintf("%04d-%02d-%02d", c.Year, c.Month, c.Day)
+	}
+	log := o.Log.With().Str("file_id", rep.FileID).Logger()
+
+	keys := map[ledger.Key]dedupState{}
+	if hasher == nil {
+		var k [32]byte
+		rand.Read(k[:])
+		hasher = ledger.NewHasher(k[:])
+	}
+	ferr := readRows(ctx, f, fi.Size(), in, o, rep, hasher, keys, sk)
+	if ferr != nil {
+		fe := classify(ferr)
+		if fe == nil {
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
+			return nil, nil, &OperationalError{Err: ferr}
+		}
+		rep.Findings = append(rep.Findings, validate.Finding{Code: fe.code, Severity: validate.SeverityError, Args: fe.args})
+		// A file-level error discards what was read: nothing of the file is registered.
+		keys = map[ledger.Key]dedupState{}
+		rep.Stats.Registered = 0
+	}
+	rep.Finish()
+	rep.Localize(o.Lang)
+	log.Info().Str("status", string(rep.Status)).Int("rows", rep.Stats.Rows).Int("registered", rep.Stats.Registered).
+		Int("rejected", rep.Stats.Rejected).Int("findings", len(rep.Findings)).Dur("took", time.Since(start)).Msg("file checked")
+	return rep, keys, nil
+}
+
+// readRows does the streaming part: unwrap, open, header, rows.
+func readRows(ctx context.Context, f *os.File, size int64, in Input, o Options, rep *report.Report,
+	hasher *ledger.Hasher, keys map[ledger.Key]dedupState, sk sink) error {
+	lim := o.Limits
+	if lim.MaxFileSize > 0 && size > lim.MaxFileSize {
+		return &fileError{code: validate.FileTooLarge, args: validate.Args{"limit": fmt.Sprintf("%d MiB", lim.MaxFileSize>>20)},
+			detail: "file over the size limit"}
+	}
+	plain, err := decrypt.Unwrap(ctx, f, size, in.Passwords, lim.Decrypt)
+	if err != nil {
+		return err
+	}
+	defer plain.Close()
+	rep.Layers = plain.Layers
+
+	book, err := workbook.OpenExcelize(ctx, plain.ReaderAt, plain.Size, workbook.Options{
+		UnzipSizeLimit: lim.MaxUnzipSize, TmpDir: o.TmpDir, MaxRows: lim.MaxRows,
+	})
+	if err != nil {
+		return err
+	}
+	defer book.Close()
+	sheet, err := workbook.OpenSheet(ctx, book, workbook.ReadOptions{Mapping: o.Mapping})
+	if err != nil {
+		return err
+	}
+	defer sheet.Close()
+	if unknown := sheet.Header().Unknown; len(unknown) > 0 {
+		rep.Findings = append(rep.Findings, validate.Finding{Code: validate.HeaderUnknownColumn, Severity: validate.SeverityWarning,
+			Args: validate.Args{"headers": strings.Join(unknown, ", ")}})
+	}
+
+	chk := o.Check
+	chk.Date1904 = book.Date1904()
+	checker, err := validate.NewChecker(chk)
+	if err != nil {
+		return operational("checker: %w", err)
+	}
+	var (
+		findings []validate.Finding
+		line     = make([]byte, 0, 512)
+		iso      = make([]byte, 0, 10)
+	)
+	for sheet.Next() {
+		row := sheet.Row()
+		rep.Stats.Rows++
+		if rep.Stats.Rows&0x3fff == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if o.Progress != nil {
+				o.Progress(rep.Stats.Rows)
+			}
+		}
+		var rec validate.Record
+		rec, findings = checker.Check(row, findings[:0])
+		if validate.HasError(findings) {
+			rep.Stats.Rejected++
+			rep.Findings = append(rep.Findings, findings...)
+			continue
+		}
+		iso = appendISODate(iso[:0], rec.VaccinationDate)
+		k := hasher.Key(rec.PersonID, iso, rec.SysvakCode)
+		dup, register := dedup(rep.FileID, &rec, k, keys, sk)
+		findings = append(findings, dup...)
+		rep.Findings = append(rep.Findings, findings...)
+		if !register {
+			continue
+		}
+		rep.Stats.Registered++
+		line = appendRecord(line[:0], rep.FileID, &rec)
+		if err := sk.record(line); err != nil {
+			return err
+		}
+	}
+	if err := sheet.Err(); err != nil {
+		return err
+	}
+	if o.Progress != nil {
+		o.Progress(rep.Stats.Rows)
+	}
+	if rep.Stats.Rows == 0 {
+		return &fileError{code: validate.FileNoRows, detail: "header but no data rows"}
+	}
+	return nil
+}
+
+// dedup decides whether a valid row is registered (SPEC 3) and returns its duplicate findings.
+func dedup(fileID string, rec *validate.Record, k ledger.Key, keys map[ledger.Key]dedupState, sk sink) ([]validate.Finding, bool) {
+	bh := batchHash(rec.Batch)
+	st, seen := keys[k]
+	if rec.Action == validate.ActionDelete {
+		if seen && !st.deleted {
+			keys[k] = dedupState{row: int32(rec.Row), deleted: true}
+			return nil, true
+		}
+		if seen && st.deleted {
+			return []validate.Finding{dupFinding(rec, st, bh)}, false
+		}
+		e, ok := sk.lookup(k)
+		keys[k] = dedupState{row: int32(rec.Row), deleted: true}
+		if ok && (!e.Deleted || e.OwnedBy(fileID)) {
+			return nil, true
+		}
+		return []validate.Finding{{Row: rec.Row, Column: validate.ColPersonID.Key(), Code: validate.LedgerDeleteUnknown,
+			Severity: validate.SeverityWarning, Value: validate.MaskID(rec.PersonID)}}, true
+	}
+	if seen && !st.deleted {
+		return []validate.Finding{dupFinding(rec, st, bh)}, false
+	}
+	if !seen {
+		if e, ok := sk.lookup(k); ok && !e.Deleted && !e.OwnedBy(fileID) {
+			return []validate.Finding{{Row: rec.Row, Column: validate.ColPersonID.Key(), Code: validate.LedgerDuplicate,
+				Severity: validate.SeverityWarning, Value: validate.MaskID(rec.PersonID),
+				Args: validate.Args{"file": e.FileID, "row": strconv.Itoa(e.Row)}}}, false
+		}
+	}
+	keys[k] = dedupState{row: int32(rec.Row), batch: bh, dose: int32(rec.Dose)}
+	return nil, true
+}
+
+func dupFinding(rec *validate.Record, first dedupState, bh uint32) validate.Finding {
+	f := validate.Finding{Row: rec.Row, Column: validate.ColPersonID.Key(), Code: validate.RowDuplicate,
+		Severity: validate.SeverityWarning, Value: validate.MaskID(rec.PersonID),
+		Args: validate.Args{"row": strconv.Itoa(int(first.row))}}
+	if first.deleted {
+		return f
+	}
+	var differs []string
+	if bh != first.batch {
+		differs = append(differs, validate.ColBatch.Key())
+	}
+	if int32(rec.Dose) != first.dose {
+		differs = append(differs, validate.ColDose.Key())
+	}
+	if len(differs) > 0 {
+		f.Code = validate.RowDuplicateConflict
+		f.Args["differs"] = strings.Join(differs, ", ")
+	}
+	return f
+}
+
+// batchHash is FNV-1a, inlined so that it does not allocate per row.
+func batchHash(batch string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(batch); i++ {
+		h ^= uint32(batch[i])
+		h *= 16777619
+	}
+	return h
+}
+
+// bufferedRecords writes records into an output set's records.jsonl.
+type bufferedRecords struct {
+	w *bufio.Writer
+}
+
+func (b *bufferedRecords) record(line []byte) error {
+	_, err := b.w.Write(line)
+	return err
+}
