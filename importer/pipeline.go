@@ -19,7 +19,6 @@ import (
 
 	"github.com/fhi/sysvak-import/importer/decrypt"
 	"github.com/fhi/sysvak-import/importer/ledger"
-	"github.com/fhi/sysvak-import/importer/outdir"
 	"github.com/fhi/sysvak-import/importer/report"
 	"github.com/fhi/sysvak-import/importer/workbook"
 	"github.com/fhi/sysvak-import/internal/secret"
@@ -270,6 +269,14 @@ func readRows(ctx context.Context, f *os.File, size int64, in Input, o Options, 
 		iso = appendISODate(iso[:0], rec.VaccinationDate)
 		k := hasher.Key(rec.PersonID, iso, rec.SysvakCode)
 		dup, register := dedup(rep.FileID, &rec, k, keys, sk)
+		for _, d := range dup {
+			switch d.Code {
+			case validate.RowDuplicate, validate.RowDuplicateConflict:
+				rep.Stats.DuplicatesInFile++
+			case validate.LedgerDuplicate:
+				rep.Stats.DuplicatesInLedger++
+			}
+		}
 		findings = append(findings, dup...)
 		rep.Findings = append(rep.Findings, findings...)
 		if !register {

@@ -85,7 +85,7 @@ func (c *commonFlags) resolve(ctx context.Context, e *env, columns map[string]st
 		}
 		asOf = t
 	}
-	codes := validate.BuiltinCodes()
+	codes := validate.DefaultCodes()
 	if c.codes != "" {
 		f, err := os.Open(c.codes)
 		if err != nil {
@@ -111,7 +111,7 @@ func (c *commonFlags) resolve(ctx context.Context, e *env, columns map[string]st
 			Codes:          codes,
 			AsOf:           validate.Date{Year: asOf.Year(), Month: asOf.Month(), Day: asOf.Day()},
 			AllowSynthetic: c.allowSynthetic,
-			DUFCheckDigits: c.dufCheckDigits,
+			SkipDUFCheckDigits: !c.dufCheckDigits,
 		},
 		Limits: lim,
 		Log:    log,

@@ -142,8 +142,14 @@ func sniffZipHead(head []byte) Format {
 			if name == "mimetype" && head[8] == 0 && head[9] == 0 { // stored
 				start := 30 + nameLen + extraLen
 				size := int(head[18]) | int(head[19])<<8 | int(head[20])<<16 | int(head[21])<<24
-				if size > 0 && size < 200 && start+size <= len(head) {
-					return describeMimetype(string(head[start : start+size]))
+				if start < len(head) {
+					c := head[start:min(len(head), start+200)]
+					if size > 0 && size < len(c) {
+						c = c[:size]
+					} else if i := bytes.Index(c, []byte("PK")); i >= 0 { // size in a data descriptor
+						c = c[:i]
+					}
+					return describeMimetype(string(c))
 				}
 			}
 		}
@@ -197,8 +203,12 @@ func sniffOLEHead(head []byte) Format {
 		return Format{OfficeEncrypted, "a password-encrypted Office file"}
 	case bytes.Contains(head, utf16Name("WordDocument")):
 		return Format{Unsupported, "a Word 97-2003 document (.doc)"}
+	case bytes.Contains(head, utf16Name("Workbook")), bytes.Contains(head, utf16Name("Book\x00")):
+		return Format{LegacyXLS, "an Excel 97-2003 workbook (.xls): save it as .xlsx"}
 	}
-	return Format{LegacyXLS, "an OLE compound file (probably an Excel 97-2003 .xls)"}
+	// The directory is not in the head. Most OLE files sent here are encrypted workbooks, and
+	// taking one for a .xls would reject it, so lean that way; Detect reads the directory.
+	return Format{OfficeEncrypted, "an OLE compound file (an encrypted Office file or an Excel 97-2003 .xls)"}
 }
 
 func sniffText(head []byte) Format {

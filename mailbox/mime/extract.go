@@ -258,12 +258,12 @@ func (x *extractor) entity(e *message.Entity, newErr error, depth int) error {
 func (x *extractor) leaf(body io.Reader, index int, name, mediaType string) error {
 	body = &ctxReader{ctx: x.ctx, r: body}
 	head := make([]byte, HeadSize)
-	n, err := io.ReadFull(body, head)
+	n, err := readHead(body, head)
 	head = head[:n]
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+	if err != nil && err != io.EOF {
 		return x.partError(err, Skipped{Index: index, FileName: name, ContentType: mediaType, Size: int64(n)})
 	}
-	short := err != nil
+	short := err == io.EOF
 	ok, what := x.sniff(head)
 	sk := Skipped{Index: index, FileName: name, ContentType: mediaType, What: what}
 	if !ok {
@@ -353,6 +353,20 @@ func (x *extractor) drain(r io.Reader, done bool) (int64, error) {
 		return 0, nil
 	}
 	return io.CopyBuffer(io.Discard, r, x.buf)
+}
+
+// readHead fills head; it returns io.EOF (only) when the part ended before head was full, and any
+// other error as is (io.ReadFull would turn a truncated part's io.ErrUnexpectedEOF into "short").
+func readHead(r io.Reader, head []byte) (int, error) {
+	n := 0
+	for n < len(head) {
+		m, err := r.Read(head[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 func writeAll(w io.Writer, b []byte) (int64, error) {

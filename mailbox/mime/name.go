@@ -22,11 +22,11 @@ func SanitizeFileName(name string) string {
 	}
 	name = strings.Map(func(r rune) rune {
 		switch {
+		case r == '\t' || r == '\n' || r == '\r' || r == ' ' || r == '\u00a0':
+			return ' '
 		case r == utf8.RuneError, unicode.IsControl(r), unicode.Is(unicode.Cf, r),
 			r == '\u2028', r == '\u2029':
 			return -1
-		case unicode.IsSpace(r):
-			return ' '
 		case r == ':' || r == '*' || r == '?' || r == '"' || r == '<' || r == '>' || r == '|':
 			return '_' // not allowed on Windows shares
 		}

@@ -1,0 +1,45 @@
+package annotate
+
+import "github.com/fhi/sysvak-import/validate"
+
+// labels are the fixed words the annotated copy adds, in one language.
+type labels struct {
+	status, rejected, warning string
+	errorWord, warningWord    string
+	none                      string
+	columns                   [6]string // the Funn sheet's header row
+}
+
+var labelsNB = labels{
+	status:      "Status",
+	rejected:    "Avvist",
+	warning:     "Advarsel",
+	errorWord:   "Feil",
+	warningWord: "Advarsel",
+	none:        "Ingen funn: fila er i orden.",
+	columns:     [6]string{"Rad", "Kolonne", "Celle", "Kode", "Alvorlighet", "Melding"},
+}
+
+var labelsEN = labels{
+	status:      "Status",
+	rejected:    "Rejected",
+	warning:     "Warning",
+	errorWord:   "Error",
+	warningWord: "Warning",
+	none:        "No findings: the file is in order.",
+	columns:     [6]string{"Row", "Column", "Cell", "Code", "Severity", "Message"},
+}
+
+func labelsFor(lang string) labels {
+	if lang == validate.LangEN {
+		return labelsEN
+	}
+	return labelsNB
+}
+
+func (l labels) severity(s validate.Severity) string {
+	if s == validate.SeverityError {
+		return l.errorWord
+	}
+	return l.warningWord
+}

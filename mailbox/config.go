@@ -1,0 +1,140 @@
+package mailbox
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/fhi/sysvak-import/internal/secret"
+	"github.com/fhi/sysvak-import/mailbox/mime"
+)
+
+// TLS modes (SPEC 6 --imap-tls).
+const (
+	TLSImplicit = "tls"      // IMAPS, port 993
+	TLSStart    = "starttls" // port 143 + STARTTLS
+	TLSInsecure = "insecure" // plain text: loopback addresses only
+)
+
+// Config configures a Poller. Zero fields take the SPEC 6 defaults.
+type Config struct {
+	Addr     string // host:port
+	TLS      string // "tls" (default), "starttls" or "insecure"
+	User     string
+	Password secret.Secret
+	// TLSConfig overrides the TLS settings (e.g. a private CA). Verification stays on unless
+	// the caller turns it off.
+	TLSConfig *tls.Config `json:"-"`
+
+	Mailbox         string // default "INBOX"
+	ProcessedFolder string // default "Processed"
+	RejectedFolder  string // default "Rejected"
+	Interval        time.Duration
+	Limits          mime.Limits
+	// Sniffer decides by content which parts are taken; default mime.MagicSniffer. The CLI should
+	// pass the decrypt package's container sniffer.
+	Sniffer mime.Sniffer `json:"-"`
+
+	// State is the state folder (SPEC 4 --state).
+	State string
+
+	// BackoffMin and BackoffMax bound the reconnect delay of Run (default 1 s and 5 min).
+	BackoffMin, BackoffMax time.Duration
+	// Resolver resolves host names for the loopback check (default net.DefaultResolver).
+	Resolver *net.Resolver `json:"-"`
+}
+
+// ErrConfig marks configuration errors (SPEC 4 exit code 3).
+var ErrConfig = errors.New("mailbox: configuration")
+
+func (c Config) withDefaults() Config {
+	if c.TLS == "" {
+		c.TLS = TLSImplicit
+	}
+	if c.Mailbox == "" {
+		c.Mailbox = "INBOX"
+	}
+	if c.ProcessedFolder == "" {
+		c.ProcessedFolder = "Processed"
+	}
+	if c.RejectedFolder == "" {
+		c.RejectedFolder = "Rejected"
+	}
+	if c.Interval <= 0 {
+		c.Interval = time.Minute
+	}
+	if c.Sniffer == nil {
+		c.Sniffer = mime.MagicSniffer
+	}
+	if c.BackoffMin <= 0 {
+		c.BackoffMin = time.Second
+	}
+	if c.BackoffMax <= 0 {
+		c.BackoffMax = 5 * time.Minute
+	}
+	if c.Resolver == nil {
+		c.Resolver = net.DefaultResolver
+	}
+	c.Limits = c.Limits.WithDefaults()
+	return c
+}
+
+func (c Config) validate() error {
+	if c.Addr == "" {
+		return fmt.Errorf("%w: imap-addr is required", ErrConfig)
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("%w: imap-addr %q is not host:port", ErrConfig, c.Addr)
+	}
+	switch c.TLS {
+	case TLSImplicit, TLSStart, TLSInsecure:
+	default:
+		return fmt.Errorf("%w: imap-tls must be tls, starttls or insecure", ErrConfig)
+	}
+	if c.User == "" || c.Password.Empty() {
+		return fmt.Errorf("%w: imap-user and the IMAP password are required", ErrConfig)
+	}
+	if c.State == "" {
+		return fmt.Errorf("%w: state folder is required", ErrConfig)
+	}
+	for _, f := range []string{c.ProcessedFolder, c.RejectedFolder} {
+		if f == c.Mailbox {
+			return fmt.Errorf("%w: the processed and rejected folders must differ from the mailbox", ErrConfig)
+		}
+	}
+	return nil
+}
+
+// loopbackAddr resolves addr and returns a host:port with a loopback IP to dial, or an error if
+// any address of the host is not loopback (SPEC 6/7: insecure only for loopback). Dialing the
+// checked IP (not the name again) leaves no window for a different answer.
+func loopbackAddr(ctx context.Context, r *net.Resolver, addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	var ips []net.IP
+	if ip := net.ParseIP(host); ip != nil {
+		ips = []net.IP{ip}
+	} else {
+		ias, err := r.LookupIPAddr(ctx, host)
+		if err != nil {
+			return "", fmt.Errorf("%w: imap-tls insecure: resolve %s: %v", ErrConfig, host, err)
+		}
+		for _, ia := range ias {
+			ips = append(ips, ia.IP)
+		}
+	}
+	if len(ips) == 0 {
+		return "", fmt.Errorf("%w: imap-tls insecure: %s has no address", ErrConfig, host)
+	}
+	for _, ip := range ips {
+		if !ip.IsLoopback() {
+			return "", fmt.Errorf("%w: imap-tls insecure is allowed only for loopback addresses, and %s is not", ErrConfig, host)
+		}
+	}
+	return net.JoinHostPort(ips[0].String(), port), nil
+}
