@@ -167,4 +167,3 @@ func agileFixtureFor(b *testing.B, plain []byte) (info, pkg []byte) {
 	x = strings.Replace(x, old, base64.StdEncoding.EncodeToString(encMac), 1)
 	return []byte(x), pkg
 }
-

@@ -132,4 +132,3 @@ func generatePassword(src io.Reader) (secret.Secret, error) {
 	wipe(buf[:])
 	return s, nil
 }
-

@@ -169,8 +169,9 @@ func (s *scanner) next() tokKind {
 		case '/':
 			n, ok = s.endTag(b)
 		case '?':
-			i := bytes.Index(b, []byte("?>"))
+			i := bytes.Index(b[2:], []byte("?>"))
 			if i >= 0 {
+				i += 2
 				s.kind, s.text, n, ok = tkPI, b[2:i], i+2, true
 				if !checkPI(s.text) {
 					return s.fail("an XML declaration with another version or encoding")
