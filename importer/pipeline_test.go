@@ -54,9 +54,8 @@ func writeBook(t testing.TB, dir, name string, rows ...[]any) string {
 
 func testOptions(log zerolog.Logger) Options {
 	return Options{
-		Lang: "nb",
-		Check: validate.Options{Codes: validate.DefaultCodes(), AsOf: validate.Date{Year: 2026, Month: time.November, Day: 23},
-			},
+		Lang:   "nb",
+		Check:  validate.Options{Codes: validate.DefaultCodes(), AsOf: validate.Date{Year: 2026, Month: time.November, Day: 23}},
 		Limits: DefaultLimits(),
 		Log:    log,
 	}

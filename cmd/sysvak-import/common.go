@@ -108,9 +108,9 @@ func (c *commonFlags) resolve(ctx context.Context, e *env, columns map[string]st
 	s.opts = importer.Options{
 		Lang: c.lang,
 		Check: validate.Options{
-			Codes:          codes,
-			AsOf:           validate.Date{Year: asOf.Year(), Month: asOf.Month(), Day: asOf.Day()},
-			AllowSynthetic: c.allowSynthetic,
+			Codes:              codes,
+			AsOf:               validate.Date{Year: asOf.Year(), Month: asOf.Month(), Day: asOf.Day()},
+			AllowSynthetic:     c.allowSynthetic,
 			SkipDUFCheckDigits: !c.dufCheckDigits,
 		},
 		Limits: lim,
