@@ -70,7 +70,11 @@ func (s *Store) DropPassword(fileID string, sec secret.Secret) error {
 		return fmt.Errorf("spool: drop password: %w", err)
 	}
 	tmp := f.Name()
-	_, werr := f.Write(append(append([]byte(nil), sec.Bytes()...), '\n'))
+	buf := append(append(make([]byte, 0, len(sec.Bytes())+1), sec.Bytes()...), '\n')
+	_, werr := f.Write(buf)
+	for i := range buf {
+		buf[i] = 0
+	}
 	if werr == nil {
 		werr = f.Sync()
 	}
