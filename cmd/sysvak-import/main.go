@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/fhi/sysvak-import/internal/secret"
 )
 
 // Exit codes (SPEC 4).
@@ -39,6 +41,8 @@ type env struct {
 	stdinTTY  bool
 	stderrTTY bool
 	now       func() time.Time
+	// prompt asks for a password without echo; nil when there is no terminal to ask on.
+	prompt func(ctx context.Context, label string) (secret.Secret, error)
 }
 
 type command struct {
@@ -51,7 +55,7 @@ type command struct {
 }
 
 func commands() []*command {
-	return []*command{validateCmd(), importCmd(), codesCmd()}
+	return []*command{validateCmd(), importCmd(), pollCmd(), pendingCmd(), unlockCmd(), codesCmd()}
 }
 
 // knownFlag reports whether any command has a flag of that name (for shared config files).
@@ -73,6 +77,11 @@ func main() {
 		stdinTTY:  term.IsTerminal(int(os.Stdin.Fd())),
 		stderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
 		now:       time.Now,
+	}
+	if e.stdinTTY {
+		e.prompt = func(ctx context.Context, label string) (secret.Secret, error) {
+			return secret.Prompt(ctx, os.Stdin, os.Stderr, label)
+		}
 	}
 	code := runMain(ctx, e, os.Args[1:])
 	stop()

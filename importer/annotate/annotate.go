@@ -56,7 +56,16 @@ type Options struct {
 	Password secret.Secret
 	// Read bounds the workbook (limits and temp dir), as for the validation run.
 	Read workbook.Options
+	// MaxComments caps the cells that get a comment (0: DefaultMaxComments; negative: no cap).
+	// excelize places each comment by summing the row heights above it, so comments cost
+	// O(rows) each; beyond the cap cells are still highlighted, marked in the status column and
+	// listed (and linked) in Funn, without a comment.
+	MaxComments int
 }
+
+// DefaultMaxComments is the default of Options.MaxComments (about 2 s of comment placement on
+// the build machine; BenchmarkAnnotate10000Rows).
+const DefaultMaxComments = 10000
 
 // Write writes an annotated copy of the plain (decrypted) workbook in (size bytes) to w.
 // findings are those of the validation run of the same bytes (report.Findings). The copy is not
@@ -88,7 +97,14 @@ func WriteWith(ctx context.Context, in io.ReaderAt, size int64, findings []valid
 			err = fmt.Errorf("annotate: close: %w", cerr)
 		}
 	}()
-	a := &annotator{f: f, hdr: hdr, lang: o.Lang, lab: labelsFor(o.Lang), styles: map[styleKey]int{}}
+	maxComments := o.MaxComments
+	switch {
+	case maxComments == 0:
+		maxComments = DefaultMaxComments
+	case maxComments < 0:
+		maxComments = int(^uint(0) >> 1)
+	}
+	a := &annotator{f: f, hdr: hdr, lang: o.Lang, lab: labelsFor(o.Lang), styles: map[styleKey]int{}, maxComments: maxComments}
 	if err := guard(func() error { return a.run(ctx, findings) }); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -202,6 +218,8 @@ type annotator struct {
 	lang   string
 	lab    labels
 	styles map[styleKey]int // (original style id, severity) -> highlighted style id
+	// maxComments caps the comments added (Options.MaxComments).
+	maxComments int
 }
 
 // entry is one line of the Funn sheet.
@@ -282,8 +300,10 @@ func (a *annotator) run(ctx context.Context, in []validate.Finding) error {
 		if err := a.markCells(ctx, cellSeq); err != nil {
 			return err
 		}
-		if err := a.statusColumn(statusCol, rowSeq, rows, entries); err != nil {
-			return err
+		if len(rowSeq) > 0 {
+			if err := a.statusColumn(statusCol, rowSeq, rows, entries); err != nil {
+				return err
+			}
 		}
 	}
 	return a.findingsSheet(entries)
@@ -359,6 +379,9 @@ func (a *annotator) markCells(ctx context.Context, marks []*mark) error {
 		}
 		if err := a.highlight(sheet, cell, m.severity()); err != nil {
 			return err
+		}
+		if n >= a.maxComments {
+			continue
 		}
 		if err := a.comment(sheet, cell, m.findings, existing); err != nil {
 			return err
@@ -546,6 +569,15 @@ func (a *annotator) findingsSheet(entries []entry) error {
 		}
 	}
 	headers := a.headerTexts()
+	if maxEntries := excelize.TotalRows - 2; len(entries) > maxEntries {
+		// Excel's row limit: the last line says how many more there are (the report has all).
+		more := len(entries) - maxEntries + 1
+		entries = entries[:maxEntries-1]
+		cell, _ := excelize.CoordinatesToCellName(6, maxEntries+1)
+		if err := f.SetCellStr(name, cell, fmt.Sprintf(a.lab.more, more)); err != nil {
+			return err
+		}
+	}
 	for i, e := range entries {
 		r := i + 2
 		fd := e.f
@@ -553,7 +585,7 @@ func (a *annotator) findingsSheet(entries []entry) error {
 		if fd.Row > 0 {
 			row = append(row, fd.Row)
 		} else {
-			row = append(row, "")
+			row = append(row, nil)
 		}
 		colText := fd.Column
 		if c, ok := validate.ColumnByKey(fd.Column); ok && headers[c] != "" {

@@ -7,6 +7,7 @@ type labels struct {
 	status, rejected, warning string
 	errorWord, warningWord    string
 	none                      string
+	more                      string    // "%d more findings" when Funn is full
 	columns                   [6]string // the Funn sheet's header row
 }
 
@@ -17,6 +18,7 @@ var labelsNB = labels{
 	errorWord:   "Feil",
 	warningWord: "Advarsel",
 	none:        "Ingen funn: fila er i orden.",
+	more:        "... og %d funn til (se rapporten).",
 	columns:     [6]string{"Rad", "Kolonne", "Celle", "Kode", "Alvorlighet", "Melding"},
 }
 
@@ -27,6 +29,7 @@ var labelsEN = labels{
 	errorWord:   "Error",
 	warningWord: "Warning",
 	none:        "No findings: the file is in order.",
+	more:        "... and %d more findings (see the report).",
 	columns:     [6]string{"Row", "Column", "Cell", "Code", "Severity", "Message"},
 }
 

@@ -318,3 +318,35 @@ func TestPlainCloseWipes(t *testing.T) {
 		t.Fatal("size not reset")
 	}
 }
+
+// TestDiagnosisLimits pins down what can and cannot be told apart (see the package report):
+// damage to the bytes the key is derived from or checked with looks like a wrong password,
+// because no format carries a checksum over its own key-derivation parameters.
+func TestDiagnosisLimits(t *testing.T) {
+	flip := func(b []byte, off int) []byte {
+		c := append([]byte(nil), b...)
+		c[off] ^= 0x01
+		return c
+	}
+	gpgFile := readFixture(t, "gpg_nocomp.gpg") // 8c 0d 04 09 03 02 salt[8] count: salt at 6
+	tests := []struct {
+		name string
+		b    []byte
+		code validate.Code
+	}{
+		{"S2K salt flipped", flip(gpgFile, 6), validate.FileWrongPassword},
+		{"SEIPD prefix check bytes flipped", flip(gpgFile, 15+3+1+16), validate.FileWrongPassword},
+		{"SEIPD length flipped", flip(gpgFile, 16), validate.FileCorrupt},
+		{"SEIPD body flipped", flip(gpgFile, 15+3+1+40), validate.FileIntegrity},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := unwrapBytes(t, tt.b, pws(pwMain))
+			if err == nil {
+				p.Close()
+				t.Fatal("accepted")
+			}
+			assertCode(t, err, tt.code)
+		})
+	}
+}

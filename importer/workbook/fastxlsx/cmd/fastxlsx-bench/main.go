@@ -1,0 +1,156 @@
+// Command fastxlsx-bench measures one workbook reader on one file in its own process, so that
+// peak RSS (VmHWM) belongs to that reader alone (issue 6). It can also generate the cached bench
+// workbooks. Output is one line of key=value pairs:
+//
+//	fastxlsx-bench -gen -rows 1000000 -form sst -out .bench/bench-sst-1000000.xlsx
+//	fastxlsx-bench -reader fast|excelize|inflate FILE
+//
+// "inflate" only decompresses the first sheet with archive/zip (Go's counterpart of unzip -p).
+package main
+
+import (
+	"archive/zip"
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/fhi/sysvak-import/fixtures/fixturegen"
+	"github.com/fhi/sysvak-import/importer/workbook"
+	"github.com/fhi/sysvak-import/importer/workbook/fastxlsx"
+)
+
+func main() {
+	reader := flag.String("reader", "fast", "fast, fallback, excelize or inflate")
+	gen := flag.Bool("gen", false, "generate a bench workbook instead of reading one")
+	rows := flag.Int("rows", 10000, "rows to generate")
+	form := flag.String("form", "sst", "inline or sst")
+	out := flag.String("out", "", "output path for -gen")
+	flag.Parse()
+	if *gen {
+		if err := generate(*out, *rows, fixturegen.BenchForm(*form)); err != nil {
+			fmt.Fprintln(os.Stderr, "fastxlsx-bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if flag.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "usage: fastxlsx-bench -reader fast|fallback|excelize|inflate FILE")
+		os.Exit(2)
+	}
+	start := time.Now()
+	n, cells, err := run(*reader, flag.Arg(0))
+	wall := time.Since(start)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fastxlsx-bench:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("reader=%s file=%s rows=%d cells=%d wall=%.3fs rows_per_s=%.0f ns_per_row=%.0f peak_rss_kb=%d\n",
+		*reader, filepath.Base(flag.Arg(0)), n, cells, wall.Seconds(), float64(n)/wall.Seconds(),
+		float64(wall.Nanoseconds())/float64(max(n, 1)), vmHWM())
+}
+
+func generate(out string, n int, form fixturegen.BenchForm) error {
+	if err := os.MkdirAll(filepath.Dir(out), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(out), ".gen-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	bw := bufio.NewWriterSize(tmp, 1<<20)
+	if err := fixturegen.WriteBench(bw, n, form); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), out)
+}
+
+func run(reader, path string) (rows, cells int, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	ctx := context.Background()
+	if reader == "inflate" {
+		return inflate(f, st.Size())
+	}
+	var b workbook.Book
+	switch reader {
+	case "fast":
+		b, err = fastxlsx.Open(ctx, f, st.Size(), fastxlsx.Options{})
+	case "fallback":
+		b, err = fastxlsx.OpenWithFallback(ctx, f, st.Size(), fastxlsx.Options{})
+	case "excelize":
+		b, err = workbook.OpenExcelize(ctx, f, st.Size(), workbook.Options{})
+	default:
+		return 0, 0, fmt.Errorf("unknown reader %q", reader)
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	defer b.Close()
+	it, err := b.Rows(ctx, b.Sheets()[0].Name)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer it.Close()
+	for it.Next() {
+		rows++
+		cells += len(it.Cells())
+	}
+	return rows, cells, it.Err()
+}
+
+func inflate(r io.ReaderAt, size int64) (int, int, error) {
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, zf := range zr.File {
+		if zf.Name == "xl/worksheets/sheet1.xml" {
+			rc, err := zf.Open()
+			if err != nil {
+				return 0, 0, err
+			}
+			defer rc.Close()
+			n, err := io.Copy(io.Discard, rc)
+			return int(n), 0, err
+		}
+	}
+	return 0, 0, fmt.Errorf("no xl/worksheets/sheet1.xml")
+}
+
+// vmHWM is this process's peak resident set size in KiB (Linux), 0 elsewhere.
+func vmHWM() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			var kb int64
+			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:")), "%d", &kb)
+			return kb
+		}
+	}
+	return 0
+}
