@@ -232,9 +232,9 @@ func readRows(ctx context.Context, f *os.File, size int64, in Input, o Options, 
 		return err
 	}
 	defer sheet.Close()
-	if unknown := sheet.Header().Unknown; len(unknown) > 0 {
+	for _, h := range sheet.Header().Unknown {
 		rep.Findings = append(rep.Findings, validate.Finding{Code: validate.HeaderUnknownColumn, Severity: validate.SeverityWarning,
-			Args: validate.Args{"headers": strings.Join(unknown, ", ")}})
+			Args: validate.Args{"column": h}})
 	}
 
 	chk := o.Check

@@ -21,12 +21,12 @@ import (
 // Reason codes of a rejected message or a skipped part (report entries, SPEC 6 "a report entry
 // saying why"). The file codes are the validate ones; the mail.* codes are the mailbox's own.
 const (
-	CodeNoAttachment validate.Code = "mail.no_attachment"
-	CodeUnreadable   validate.Code = "mail.unreadable"
-	CodeTooManyParts validate.Code = "mail.too_many_parts"
-	CodeTooDeep      validate.Code = "mail.too_deep"
-	CodeUnsupported                = validate.FileUnsupportedFormat
-	CodeTooLarge                   = validate.FileTooLarge
+	CodeNoAttachment = validate.MailNoAttachment
+	CodeUnreadable   = validate.MailUnreadable
+	CodeTooManyParts = validate.MailTooManyParts
+	CodeTooDeep      = validate.MailTooDeep
+	CodeUnsupported  = validate.FileUnsupportedFormat
+	CodeTooLarge     = validate.FileTooLarge
 )
 
 // Errors of a pass, for errors.Is. ErrIMAP: the server or the connection failed (retry later,

@@ -280,10 +280,16 @@ func parseDose(s string) (int, bool) {
 type rowFindings struct {
 	row *Row
 	out []Finding
+	// date is the parsed vaccination date as dd.mm.yyyy, shown as the value of date findings
+	// instead of the raw cell (an Excel serial such as 46380 means nothing to a nurse).
+	date string
 }
 
 func (f *rowFindings) add(col Column, code Code, sev Severity, args Args) {
 	value := TrimCell(f.row.Cells[col])
+	if col == ColVaccinationDate && f.date != "" {
+		value = f.date
+	}
 	if col == ColPersonID {
 		value = ""
 		if v := TrimCell(f.row.Cells[col]); v != "" {
@@ -342,8 +348,9 @@ func (c *Checker) Check(row *Row, out []Finding) (Record, []Finding) {
 		} else {
 			dateOK = true
 			rec.VaccinationDate = d
+			f.date = d.Norwegian()
 			if d.After(c.o.AsOf) {
-				f.add(ColVaccinationDate, DateFuture, SeverityError, Args{"asof": c.o.AsOf.String()})
+				f.add(ColVaccinationDate, DateFuture, SeverityError, Args{"asof": c.o.AsOf.Norwegian()})
 			}
 			if d.Before(c.minDate) {
 				f.add(ColVaccinationDate, DateImplausible, SeverityWarning, nil)
@@ -355,7 +362,7 @@ func (c *Checker) Check(row *Row, out []Finding) (Record, []Finding) {
 				if id.Type == IDTypeFnr && id.BirthDateKnown {
 					sev = SeverityError
 				}
-				f.add(ColVaccinationDate, DateBeforeBirth, sev, Args{"birth": id.BirthDate.String()})
+				f.add(ColVaccinationDate, DateBeforeBirth, sev, Args{"birth": id.BirthDate.Norwegian()})
 			}
 		}
 	}

@@ -476,3 +476,17 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+// TestDateFindingShowsDate: a date finding on an Excel serial shows the date, not the serial.
+func TestDateFindingShowsDate(t *testing.T) {
+	c := newTestChecker(t, Options{})
+	row := validRow()
+	row.Cells[ColVaccinationDate] = "46380" // 24.12.2026 in the 1900 system
+	_, out := c.Check(&row, nil)
+	if len(out) != 1 || out[0].Code != DateFuture || out[0].Value != "24.12.2026" {
+		t.Fatalf("got %+v, want one date.future with value 24.12.2026", out)
+	}
+	if out[0].Args["asof"] != "23.11.2026" {
+		t.Errorf("asof arg %q", out[0].Args["asof"])
+	}
+}

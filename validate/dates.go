@@ -2,6 +2,7 @@ package validate
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -18,6 +19,11 @@ var ErrDate = errors.New("not a YYYY-MM-DD date")
 func (d Date) String() string {
 	var b [10]byte
 	return string(appendISO(b[:0], d))
+}
+
+// Norwegian formats d as dd.mm.yyyy, the way Norwegian users write dates.
+func (d Date) Norwegian() string {
+	return fmt.Sprintf("%02d.%02d.%04d", d.Day, int(d.Month), d.Year)
 }
 
 func appendISO(b []byte, d Date) []byte {

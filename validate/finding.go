@@ -81,6 +81,16 @@ const (
 	HeaderUnknownColumn   Code = "header.unknown_column"
 )
 
+// Mail codes: a message in the mailbox that gave no file to process (SPEC 6). The mailbox
+// package reports them; they live here so that every code has its severity and messages in one
+// place.
+const (
+	MailNoAttachment Code = "mail.no_attachment"
+	MailUnreadable   Code = "mail.unreadable"
+	MailTooManyParts Code = "mail.too_many_parts"
+	MailTooDeep      Code = "mail.too_deep"
+)
+
 // AllCodes lists every code in the order of validation-rules.md. Tests use it to prove that each
 // code has a severity and a message in every language.
 func AllCodes() []Code {
@@ -91,6 +101,7 @@ func AllCodes() []Code {
 		DoseFormat, BatchMissing, BatchFormat, VaccinatorMissing, VaccinatorFormat, UnitFormat, MunicipalityFormat, GivenElsewhereFormat, ActionFormat, CommentTooLong, CellFormulaNoValue,
 		RowDuplicate, RowDuplicateConflict, LedgerDuplicate, LedgerDeleteUnknown,
 		FileUnsupportedFormat, FileLegacyXLS, FilePasswordNeeded, FileWrongPassword, FileCorrupt, FileIntegrity, FileTooLarge, FileNoSheet, FileHeaderNotFound, FileColumnMissing, FileNoRows, HeaderUnknownColumn,
+		MailNoAttachment, MailUnreadable, MailTooManyParts, MailTooDeep,
 	}
 }
 

@@ -221,6 +221,14 @@ func messageNB(key string) string {
 		return "Filen har overskrifter, men ingen rader med vaksinasjoner."
 	case "header.unknown_column":
 		return "Kolonnen «{column}» er ukjent og blir ikke lest."
+	case "mail.no_attachment":
+		return "E-posten har ikke noe vedlegg som kan leses inn[[ ({detail})]]. Legg ved den krypterte Excel-filen."
+	case "mail.unreadable":
+		return "E-posten eller vedlegget kunne ikke leses[[ ({detail})]]. Send e-posten på nytt."
+	case "mail.too_many_parts":
+		return "E-posten har for mange deler. Send én fil per e-post."
+	case "mail.too_deep":
+		return "E-posten er pakket i for mange lag (videresendt mange ganger). Send filen som vanlig vedlegg."
 	}
 	return ""
 }
@@ -321,6 +329,14 @@ func messageEN(key string) string {
 		return "The file has headers but no rows with vaccinations."
 	case "header.unknown_column":
 		return "The column \"{column}\" is unknown and is not read."
+	case "mail.no_attachment":
+		return "The message has no attachment that can be taken in[[ ({detail})]]. Attach the encrypted Excel file."
+	case "mail.unreadable":
+		return "The message or its attachment could not be read[[ ({detail})]]. Send the message again."
+	case "mail.too_many_parts":
+		return "The message has too many parts. Send one file per message."
+	case "mail.too_deep":
+		return "The message is nested too deeply (forwarded many times). Send the file as a plain attachment."
 	}
 	return ""
 }
@@ -406,6 +422,8 @@ func hintNB(c Code) string {
 		return "Fyll inn vaksinasjonene under overskriftene."
 	case HeaderUnknownColumn:
 		return "Fjern kolonnen, eller gi den et kjent navn."
+	case MailNoAttachment, MailUnreadable, MailTooManyParts, MailTooDeep:
+		return "Be avsenderen sende den krypterte .xlsx-filen som vedlegg, én fil per e-post."
 	}
 	return ""
 }
@@ -484,6 +502,8 @@ func hintEN(c Code) string {
 		return "Enter the vaccinations below the headers."
 	case HeaderUnknownColumn:
 		return "Remove the column, or give it a known name."
+	case MailNoAttachment, MailUnreadable, MailTooManyParts, MailTooDeep:
+		return "Ask the sender to attach the encrypted .xlsx file, one file per message."
 	}
 	return ""
 }

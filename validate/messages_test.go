@@ -118,7 +118,7 @@ func TestLocalizeCheckedRows(t *testing.T) {
 	if !strings.Contains(out[0].Message, "H-nummer") || strings.Contains(out[0].Message, "0141561") {
 		t.Errorf("%q", out[0].Message)
 	}
-	if !strings.Contains(out[1].Message, "01.01.2027 er frem i tid (etter 2026-11-23)") {
+	if !strings.Contains(out[1].Message, "01.01.2027 er frem i tid (etter 23.11.2026)") {
 		t.Errorf("%q", out[1].Message)
 	}
 }
