@@ -202,7 +202,7 @@ func messageNB(key string) string {
 	case "file.legacy_xls":
 		return "Filen er i det gamle Excel-formatet (.xls). Lagre den som Excel-arbeidsbok (.xlsx) og send den på nytt."
 	case "file.password_needed":
-		return "Filen er kryptert, og passordet er ikke kjent ennå. Filen venter til passordet blir lagt inn."
+		return "Filen er kryptert, og passordet er ikke kjent ennå. Filen venter til passordet blir oppgitt."
 	case "file.wrong_password":
 		return "Passordet åpner ikke filen. Filen venter; legg inn riktig passord."
 	case "file.corrupt":
@@ -411,7 +411,7 @@ func hintNB(c Code) string {
 	case FileUnsupportedFormat, FileLegacyXLS:
 		return "Send filen som Excel-arbeidsbok (.xlsx)."
 	case FilePasswordNeeded, FileWrongPassword:
-		return "Legg inn passordet med «sysvak-import unlock»."
+		return "Oppgi passordet fra SMS-en: med --password-file, ved spørsmålet om passord, eller med «sysvak-import unlock ID» for filer fra e-post."
 	case FileCorrupt, FileIntegrity:
 		return "Be avsenderen lagre og sende filen på nytt."
 	case FileTooLarge:
@@ -491,7 +491,7 @@ func hintEN(c Code) string {
 	case FileUnsupportedFormat, FileLegacyXLS:
 		return "Send the file as an Excel workbook (.xlsx)."
 	case FilePasswordNeeded, FileWrongPassword:
-		return "Supply the password with \"sysvak-import unlock\"."
+		return "Give the password from the SMS: with --password-file, at the password prompt, or with \"sysvak-import unlock ID\" for files from the mailbox."
 	case FileCorrupt, FileIntegrity:
 		return "Ask the sender to save and send the file again."
 	case FileTooLarge:

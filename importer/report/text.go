@@ -104,7 +104,7 @@ func (r *Report) WriteText(w io.Writer, lang string) error {
 			}
 			p("%s %s [%s] (%d %s): %s\n", sev, g.code, g.column, len(g.rows), word, rowList(g.rows, l.more))
 			p("    %s\n", g.example)
-			if h := validate.Hint(lang, g.code); h != "" {
+			if h := validate.Hint(lang, g.code); h != "" && !strings.Contains(g.example, h) {
 				p("    %s: %s\n", l.whatToDo, h)
 			}
 		}
@@ -113,7 +113,7 @@ func (r *Report) WriteText(w io.Writer, lang string) error {
 		p("\n%s\n%s\n", l.fileLevel, strings.Repeat("-", len([]rune(l.fileLevel))))
 		for _, f := range ff {
 			p("%s: %s\n", f.Code, f.Message)
-			if h := validate.Hint(lang, f.Code); h != "" {
+			if h := validate.Hint(lang, f.Code); h != "" && !strings.Contains(f.Message, h) {
 				p("    %s: %s\n", l.whatToDo, h)
 			}
 		}

@@ -12,6 +12,11 @@ import (
 const (
 	// SheetName is the sheet the rows are on; matched exactly first, then case-insensitively.
 	SheetName = "Vaksinasjoner"
+	// AnnotationSheet and AnnotationHeader are what `validate --annotate` adds to a copy: a
+	// first sheet listing the findings and a status column. Reading an annotated copy again
+	// passes over both, so that the copy validates like the original.
+	AnnotationSheet  = "Funn"
+	AnnotationHeader = "Status"
 	// HeaderScanRows: the header is among spreadsheet rows 1..HeaderScanRows.
 	HeaderScanRows = 10
 	// MinHeaderMatches: a header row has at least this many cells naming distinct known columns.
@@ -90,8 +95,8 @@ func OpenSheet(ctx context.Context, book Book, o ReadOptions) (*Sheet, error) {
 		return findHeader(name, it, m)
 	}
 	visible := 0
-	for _, s := range sheets {
-		if !s.Visible {
+	for i, s := range sheets {
+		if !s.Visible || (i == 0 && s.Name == AnnotationSheet && len(sheets) > 1) {
 			continue
 		}
 		visible++
@@ -206,6 +211,8 @@ func newSheet(sheet string, it RowIter, m *Mapping) (*Sheet, error) {
 		h.Headers = append(h.Headers, text)
 		col, ok := m.Lookup(text)
 		switch {
+		case !ok && text == AnnotationHeader:
+			// the status column of an annotated copy: not data, not unknown
 		case !ok:
 			h.Unknown = append(h.Unknown, text)
 		case h.Index[col] >= 0:
