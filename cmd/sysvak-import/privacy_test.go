@@ -57,7 +57,7 @@ func TestPrivacyCanary(t *testing.T) {
 	run(append(append([]string{"validate", "--annotate", filepath.Join(work, "funn.xlsx"), "--password-file", pwFile}, common...), encFixtures+"gpg_default.gpg")...)
 	run("template", filepath.Join(work, "mal.xlsx"))
 	run("encrypt", "--password-file", givenPw, fixtures+"row-errors.xlsx", filepath.Join(work, "enc.xlsx"))
-	run("encrypt", "--password-file", givenPw, filepath.Join(work, "enc.xlsx"), filepath.Join(work, "enc2.xlsx")) // refused
+	run("encrypt", "--password-file", givenPw, filepath.Join(work, "enc.xlsx"), filepath.Join(work, "enc2.xlsx"))       // refused
 	run(append(append([]string{"validate", "--password-file", pwFile}, common...), filepath.Join(work, "enc.xlsx"))...) // wrong password
 	run("codes")
 	run(append([]string{"pending"}, "--state", state, "--log-level", "debug")...)
