@@ -224,9 +224,10 @@ func withPassword(ctx context.Context, e *env, s *setup, format, path string, ru
 		if err != nil || !prompted || try >= maxPromptTries || !hasCode(rep, validate.FileWrongPassword) {
 			return rep, err
 		}
-		fmt.Fprintln(e.stderr, msg(opts.Lang, "Passordet åpner ikke filen. Prøv igjen.", "The password does not open the file. Try again."))
-		s.passwords[len(s.passwords)-1].Wipe()
-		s.passwords = s.passwords[:len(s.passwords)-1]
+		// Earlier answers stay in the list: a file in two layers (OpenPGP around an encrypted
+		// workbook) may need one password for each, and every layer tries them all.
+		fmt.Fprintln(e.stderr, msg(opts.Lang, "Passordet åpner ikke filen (eller et lag i den). Prøv igjen.",
+			"The password does not open the file (or a layer of it). Try again."))
 		if err := askPassword(ctx, e, s, path); err != nil {
 			return nil, err
 		}

@@ -273,3 +273,27 @@ func TestProgressOnlyOnTerminalText(t *testing.T) {
 		}
 	}
 }
+
+// TestPromptTwoLayers: an OpenPGP file around a workbook with a password of its own
+// (fixtures/encrypted/gpg_office_twopw.gpg) opens after two answers, one per layer.
+func TestPromptTwoLayers(t *testing.T) {
+	answers := []string{pwMain, pwInner}
+	asked := 0
+	var out, errb bytes.Buffer
+	e := &env{
+		stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" },
+		now: func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) },
+		prompt: func(context.Context, string) (secret.Secret, error) {
+			if asked >= len(answers) {
+				return secret.Secret{}, errors.New("no more answers")
+			}
+			asked++
+			return secret.New([]byte(answers[asked-1])), nil
+		},
+	}
+	code := runMain(context.Background(), e, []string{"validate", "--as-of", "2026-11-23", "--format", "json", encFixtures + "gpg_office_twopw.gpg"})
+	rep := parseReport(t, out.String())
+	if asked != 2 || rep.Stats["rows"] == 0 || code == exitFileFailed {
+		t.Fatalf("exit %d after %d prompts, report %+v\n%s", code, asked, rep, errb.String())
+	}
+}
