@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
 	"text/tabwriter"
 
 	"github.com/fhi/sysvak-import/validate"
@@ -42,19 +41,10 @@ func runCodes(_ context.Context, e *env, opts any, args []string, _ map[string]s
 		fmt.Fprintln(e.stderr, "sysvak-import codes: takes no arguments (see -h)")
 		return exitUsage
 	}
-	list := validate.DefaultCodes()
-	if o.codes != "" {
-		f, err := os.Open(o.codes)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "sysvak-import codes: --codes: %v\n", err)
-			return exitUsage
-		}
-		list, err = validate.ParseCodesCSV(f)
-		f.Close()
-		if err != nil {
-			fmt.Fprintf(e.stderr, "sysvak-import codes: --codes %s: %v\n", o.codes, err)
-			return exitUsage
-		}
+	list, err := loadCodes(o.codes)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "sysvak-import codes: %v\n", err)
+		return exitUsage
 	}
 	type jsonCode struct {
 		Code      string `json:"code"`

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -85,17 +84,9 @@ func (c *commonFlags) resolve(ctx context.Context, e *env, columns map[string]st
 		}
 		asOf = t
 	}
-	codes := validate.DefaultCodes()
-	if c.codes != "" {
-		f, err := os.Open(c.codes)
-		if err != nil {
-			return nil, usagef("--codes: %v", err)
-		}
-		codes, err = validate.ParseCodesCSV(f)
-		f.Close()
-		if err != nil {
-			return nil, usagef("--codes %s: %v", c.codes, err)
-		}
+	codes, err := loadCodes(c.codes)
+	if err != nil {
+		return nil, usagef("%v", err)
 	}
 	if c.maxFileSizeMiB <= 0 || c.maxUnzipMiB <= 0 || c.maxRows <= 0 {
 		return nil, usagef("--max-file-size, --max-unzip-size and --max-rows must be positive")
