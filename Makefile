@@ -19,9 +19,12 @@ test:
 	$(GO) test -count=1 $(PKGS)
 
 # The main job on the bundled example files: import them into a fresh state and out folder under
-# .demo/ and print the reports. --as-of pins "today" so the output is the same every day.
+# .demo/ and print the reports; then the mailbox path (fixtures/demo): an in-memory IMAP server in
+# the demo process, mails with encrypted attachments, poll --once, pending, the SMS password, poll
+# again. --as-of pins "today" so the output is the same every day.
 demo: build
 	@rm -rf $(DEMO) && mkdir -p $(DEMO)
+	@echo "######## Part 1: files on disk (sysvak-import import) ########"
 	@echo "== sysvak-import import (example files in fixtures/files) =="
 	-@$(BIN) import --state $(DEMO)/state --out $(DEMO)/out --as-of $(AS_OF) --log-format console \
 		fixtures/files/clean.xlsx fixtures/files/row-errors.xlsx fixtures/files/synonyms-title.xlsx \
@@ -32,6 +35,9 @@ demo: build
 	@echo "== outputs =="
 	@find $(DEMO)/out -type f | sort
 	@echo "records registered: $$(cat $(DEMO)/out/*/records.jsonl | wc -l)"
+	@echo
+	@echo "######## Part 2: files by e-mail (sysvak-import poll) ########"
+	@$(GO) run ./fixtures/demo -bin $(BIN) -dir $(DEMO)/mailbox -as-of $(AS_OF)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"path/filepath"
 	"text/tabwriter"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/fhi/sysvak-import/importer"
 	"github.com/fhi/sysvak-import/importer/decrypt"
@@ -81,6 +84,11 @@ func runPoll(ctx context.Context, e *env, opts any, args []string, columns map[s
 		fmt.Fprintf(e.stderr, "sysvak-import poll: %v\n", err)
 		return exitUsage
 	}
+	defer func() {
+		for i := range s.passwords {
+			s.passwords[i].Wipe()
+		}
+	}()
 	s.opts.Strict = o.strict
 	var pw secret.Secret
 	switch {
@@ -93,8 +101,13 @@ func runPoll(ctx context.Context, e *env, opts any, args []string, columns map[s
 	case e.getenv("SYSVAK_IMAP_PASSWORD") != "":
 		pw = secret.New([]byte(e.getenv("SYSVAK_IMAP_PASSWORD")))
 	}
+	defer pw.Wipe()
 	if o.imapAddr == "" || o.imapUser == "" || pw.Empty() {
 		fmt.Fprintln(e.stderr, "sysvak-import poll: --imap-addr, --imap-user and an IMAP password (--imap-password-file or SYSVAK_IMAP_PASSWORD) are required")
+		return exitUsage
+	}
+	if o.interval <= 0 {
+		fmt.Fprintln(e.stderr, "sysvak-import poll: --interval must be positive")
 		return exitUsage
 	}
 	p, err := mailbox.New(mailbox.Config{
@@ -104,18 +117,26 @@ func runPoll(ctx context.Context, e *env, opts any, args []string, columns map[s
 		Limits: mime.Limits{MaxAttachmentSize: s.opts.Limits.MaxFileSize},
 	}, s.log)
 	if err != nil {
-		if errors.Is(err, spool.ErrLocked) {
-			fmt.Fprintf(e.stderr, "sysvak-import poll: %v\n", err)
-			return exitOperational
-		}
 		fmt.Fprintf(e.stderr, "sysvak-import poll: %v\n", err)
-		return exitUsage
+		if errors.Is(err, mailbox.ErrConfig) {
+			return exitUsage
+		}
+		return exitOperational // spool.ErrLocked (another poller) or the state folder failed
 	}
 	defer p.Close()
 	pr := &spoolProcessor{e: e, s: s, out: o.out, state: o.state, format: o.format, lang: o.lang}
 	if o.once {
 		res, err := p.PollOnce(ctx)
 		if err != nil {
+			if errors.Is(err, mailbox.ErrConfig) {
+				fmt.Fprintf(e.stderr, "sysvak-import poll: %v\n", err)
+				return exitUsage
+			}
+			// What this pass took before the failure is spooled and recorded: process it, then
+			// report the failure (exit 4). Nothing is lost either way.
+			if perr := pr.pass(context.WithoutCancel(ctx), res); perr != nil {
+				s.log.Error().Err(perr).Msg("processing the files taken before the failure")
+			}
 			return exitFor(e, s.log, err)
 		}
 		if err := pr.pass(ctx, res); err != nil {
@@ -126,6 +147,10 @@ func runPoll(ctx context.Context, e *env, opts any, args []string, columns map[s
 	err = p.Run(ctx, func(ctx context.Context, res mailbox.Result) error {
 		return pr.pass(ctx, res)
 	})
+	if errors.Is(err, mailbox.ErrConfig) {
+		fmt.Fprintf(e.stderr, "sysvak-import poll: %v\n", err)
+		return exitUsage
+	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return exitFor(e, s.log, err)
 	}
@@ -141,7 +166,7 @@ type spoolProcessor struct {
 	out, state string
 	format     string
 	lang       string
-	code       int // worst exit code so far (waiting files do not count for poll)
+	code       int // worst exit code so far (waiting files and resends do not count for poll)
 }
 
 func (pr *spoolProcessor) pass(ctx context.Context, res mailbox.Result) error {
@@ -157,27 +182,29 @@ func (pr *spoolProcessor) pass(ctx context.Context, res mailbox.Result) error {
 	defer led.Close()
 	im := &importer.Importer{Ledger: led, OutDir: pr.out, Opts: pr.s.opts}
 
-	for _, rej := range res.Rejected {
-		if err := writeMessageReport(pr.out, res.Mailbox, res.UIDValidity, rej, pr.lang); err != nil {
-			return err
-		}
-		pr.code = worst(pr.code, exitFileFailed)
-	}
-	// Later arrivals of files already processed: their reports list the arrival.
-	for _, ent := range res.Resent {
-		if ent.Status != spool.StatusProcessed && ent.Status != spool.StatusRejected {
+	// Later arrivals of files processed in an earlier pass: their reports list the arrival
+	// (SPEC 5 `resent`); nothing is registered again.
+	done := map[string]bool{}
+	for _, r := range res.Resent {
+		if done[r.FileID] {
 			continue
 		}
-		if len(ent.Arrivals) == 0 {
-			continue
-		}
-		path, err := st.Path(ent.FileID)
+		done[r.FileID] = true
+		ent, ok, err := st.Get(r.FileID)
 		if err != nil {
 			return err
 		}
-		a := ent.Arrivals[len(ent.Arrivals)-1]
-		if _, err := im.Import(ctx, spoolInput(path, ent.FileName, a, nil)); err != nil {
+		if !ok || (ent.Status != spool.StatusProcessed && ent.Status != spool.StatusRejected) {
+			continue // not processed yet: its arrivals are added when it is
+		}
+		rep, added, err := addArrivals(ctx, st, im, ent, nil)
+		if err != nil {
 			return err
+		}
+		if added {
+			if err := printReport(pr.e.stdout, rep, pr.format, pr.lang); err != nil {
+				return err
+			}
 		}
 	}
 	// Every new or interrupted entry, and every waiting one whose password was dropped in.
@@ -190,7 +217,14 @@ func (pr *spoolProcessor) pass(ctx context.Context, res mailbox.Result) error {
 		return err
 	}
 	for _, id := range dropped {
-		if ent, ok, err := st.Get(id); err == nil && ok && ent.Status == spool.StatusWaitingPassword {
+		ent, ok, err := st.Get(id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case !ok:
+			pr.s.log.Warn().Str("file_id", id).Msg("a password was dropped for a file id that is not in the spool; left in place")
+		case ent.Status == spool.StatusWaitingPassword:
 			todo = append(todo, ent)
 		}
 	}
@@ -198,7 +232,7 @@ func (pr *spoolProcessor) pass(ctx context.Context, res mailbox.Result) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rep, err := processEntry(ctx, st, im, ent, pr.s.passwords)
+		rep, err := processEntry(ctx, st, im, ent, pr.s.passwords, pr.s.log)
 		if err != nil {
 			return err
 		}
@@ -212,36 +246,69 @@ func (pr *spoolProcessor) pass(ctx context.Context, res mailbox.Result) error {
 			return err
 		}
 	}
+	// Messages moved to Rejected (no usable attachment): a report each, saying why.
+	for _, rej := range res.Rejected {
+		rep, err := writeMessageReport(pr.out, res.Mailbox, res.UIDValidity, rej, pr.lang)
+		if err != nil {
+			return err
+		}
+		pr.code = worst(pr.code, exitFileFailed)
+		if err := printReport(pr.e.stdout, rep, pr.format, pr.lang); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
-// processEntry claims one spool entry and imports it with the passwords known for it (the
-// operator's --password-file, then a password dropped into STATE/passwords/<file-id>).
-func processEntry(ctx context.Context, st *spool.Store, im *importer.Importer, ent spool.Entry, known []secret.Secret) (*report.Report, error) {
+// processEntry claims one spool entry and imports it with the passwords known for it (a password
+// dropped into STATE/passwords/<file-id> first, then the operator's --password-file). A drop-box
+// file without a usable password is removed and logged; the file keeps waiting.
+func processEntry(ctx context.Context, st *spool.Store, im *importer.Importer, ent spool.Entry, known []secret.Secret, log zerolog.Logger) (*report.Report, error) {
+	before := ent
 	ent, claimed, err := st.Claim(ent.FileID, spool.StatusNew, spool.StatusProcessing, spool.StatusWaitingPassword)
 	if err != nil || !claimed {
 		return nil, err
 	}
 	passwords := append([]secret.Secret(nil), known...)
-	if pw, ok, err := st.TakePassword(ent.FileID); err != nil {
-		return nil, err
-	} else if ok {
+	pw, ok, err := st.TakePassword(ent.FileID)
+	if err != nil {
+		log.Warn().Str("file_id", ent.FileID).Err(err).Msg("the dropped password file held no usable password and was removed")
+		if before.Status == spool.StatusWaitingPassword {
+			return nil, st.SetStatus(ent.FileID, before.Status, before.LastError)
+		}
+	}
+	if ok {
 		defer pw.Wipe()
 		passwords = append([]secret.Secret{pw}, passwords...)
 	}
 	return importEntry(ctx, st, im, ent, passwords)
 }
 
+// importEntry imports a claimed spool entry and sets its status from the report. A file whose
+// stored report already names this arrival (a crash between the import and the status update) is
+// not imported again: that report is used. Later arrivals of the file are then added to its report.
 func importEntry(ctx context.Context, st *spool.Store, im *importer.Importer, ent spool.Entry, passwords []secret.Secret) (*report.Report, error) {
 	path, err := st.Path(ent.FileID)
 	if err != nil {
 		return nil, err
 	}
-	rep, err := im.Import(ctx, spoolInput(path, ent.FileName, ent.Source, passwords))
-	if err != nil {
-		// Leave it to be taken again by the next pass.
-		_ = st.SetStatus(ent.FileID, spool.StatusNew, "")
-		return nil, err
+	var rep *report.Report
+	if fs, known, err := im.Ledger.FileState(ent.FileID); err == nil && known && fs.Done {
+		r, err := storedReport(im.OutDir, ent.FileID)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		if r != nil && hasSource(r, ent.Source) {
+			rep = r // this very arrival was processed before the crash
+		}
+	}
+	if rep == nil {
+		rep, err = im.Import(ctx, spoolInput(path, ent.FileName, ent.Source, passwords))
+		if err != nil {
+			// Leave it to be taken again by the next pass.
+			_ = st.SetStatus(ent.FileID, spool.StatusNew, "")
+			return nil, err
+		}
 	}
 	status, code := spool.StatusProcessed, ""
 	switch rep.Status {
@@ -259,7 +326,76 @@ func importEntry(ctx context.Context, st *spool.Store, im *importer.Importer, en
 	if err := st.SetStatus(ent.FileID, status, code); err != nil {
 		return nil, err
 	}
+	if status == spool.StatusWaitingPassword {
+		return rep, nil
+	}
+	ent.Status = status
+	if r, _, err := addArrivals(ctx, st, im, ent, rep); err != nil {
+		return nil, err
+	} else if r != nil {
+		rep = r
+	}
 	return rep, nil
+}
+
+// addArrivals lists every later arrival of a processed file in its report (SPEC 5 `resent`),
+// skipping those the report has already; rep is the current report (nil: read it from OUT). It
+// is idempotent, so a pass interrupted anywhere adds no arrival twice.
+func addArrivals(ctx context.Context, st *spool.Store, im *importer.Importer, ent spool.Entry, rep *report.Report) (*report.Report, bool, error) {
+	if len(ent.Arrivals) == 0 {
+		return rep, false, nil
+	}
+	if rep == nil {
+		r, err := storedReport(im.OutDir, ent.FileID)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, false, err
+		}
+		rep = r
+	}
+	path, err := st.Path(ent.FileID)
+	if err != nil {
+		return nil, false, err
+	}
+	added := false
+	for _, a := range ent.Arrivals {
+		if rep != nil && hasSource(rep, a) {
+			continue
+		}
+		r, err := im.Import(ctx, spoolInput(path, ent.FileName, a, nil))
+		if err != nil {
+			return nil, false, err
+		}
+		rep, added = r, true
+	}
+	return rep, added, nil
+}
+
+func hasSource(rep *report.Report, a spool.Arrival) bool {
+	same := func(s report.Source) bool {
+		return s.Kind == "mailbox" && s.Mailbox == a.Mailbox && s.UIDValidity == a.UIDValidity && s.UID == a.UID && s.MessageID == a.MessageID
+	}
+	if same(rep.Source) {
+		return true
+	}
+	for _, s := range rep.Resent {
+		if same(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// storedReport reads OUT/<id>/report.json (os.ErrNotExist when there is none).
+func storedReport(out, id string) (*report.Report, error) {
+	b, err := os.ReadFile(filepath.Join(out, id, importer.ReportJSONFile))
+	if err != nil {
+		return nil, err
+	}
+	var rep report.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return nil, fmt.Errorf("%s/%s: %w", id, importer.ReportJSONFile, err)
+	}
+	return &rep, nil
 }
 
 func spoolInput(path, name string, a spool.Arrival, passwords []secret.Secret) importer.Input {
@@ -269,11 +405,16 @@ func spoolInput(path, name string, a spool.Arrival, passwords []secret.Secret) i
 }
 
 // writeMessageReport writes OUT/<id>/report.json and report.txt for a message moved to Rejected
-// (no usable attachment); id is derived from the mailbox, UIDVALIDITY and UID.
-func writeMessageReport(out, mbox string, uidValidity uint32, rej mailbox.RejectedMessage, lang string) error {
+// (no usable attachment) and returns the report; id is derived from the mailbox, UIDVALIDITY, UID
+// and Message-ID. A report written by an earlier pass is kept.
+func writeMessageReport(out, mbox string, uidValidity uint32, rej mailbox.RejectedMessage, lang string) (*report.Report, error) {
 	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\x00%d\x00%d\x00%s", mbox, uidValidity, rej.UID, rej.MessageID)))
+	id := hex.EncodeToString(sum[:8])
+	if rep, err := storedReport(out, id); err == nil {
+		return rep, nil // already written by an earlier pass
+	}
 	rep := &report.Report{
-		FileID: hex.EncodeToString(sum[:8]), FileName: "(e-post uten brukbart vedlegg)",
+		FileID: id, FileName: "(e-post uten brukbart vedlegg)",
 		Source: report.Source{Kind: "mailbox", Mailbox: mbox, UIDValidity: uidValidity, UID: rej.UID, MessageID: rej.MessageID,
 			Received: time.Now().UTC().Truncate(time.Second)},
 	}
@@ -291,10 +432,7 @@ func writeMessageReport(out, mbox string, uidValidity uint32, rej mailbox.Reject
 	rep.Finish()
 	rep.Status = report.StatusFileRejected
 	rep.Localize(lang)
-	if _, err := os.Stat(filepath.Join(out, rep.FileID, importer.ReportJSONFile)); err == nil {
-		return nil // already written by an earlier pass
-	}
-	return writeReportSet(out, rep, lang)
+	return rep, writeReportSet(out, rep, lang)
 }
 
 type pendingFlags struct {
@@ -360,16 +498,17 @@ func runPending(ctx context.Context, e *env, opts any, args []string, _ map[stri
 		}
 		return exitOK
 	}
+	if len(list) == 0 {
+		fmt.Fprintln(e.stdout, "(no file waits for a password)")
+		return exitOK
+	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tRECEIVED\tSENDER\tFILE\tSIZE\tLAST ERROR")
 	for _, ent := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", ent.FileID, ent.Received.Local().Format("2006-01-02 15:04"), ent.Source.Sender,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", ent.FileID, ent.Received.Local().Format("2006-01-02 15:04 MST"), ent.Source.Sender,
 			ent.FileName, ent.Size, ent.LastError)
 	}
 	tw.Flush()
-	if len(list) == 0 {
-		fmt.Fprintln(e.stdout, "(no file waits for a password)")
-	}
 	return exitOK
 }
 

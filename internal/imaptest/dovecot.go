@@ -1,0 +1,258 @@
+package imaptest
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// ErrNoDovecot is returned by StartDovecot when the dovecot binary is not installed.
+var ErrNoDovecot = errors.New("imaptest: dovecot is not installed (apt-get install -y dovecot-imapd)")
+
+// DefaultDovecotUsers is the number of users NewDovecot creates.
+const DefaultDovecotUsers = 80
+
+// Dovecot is a real Dovecot (libraries.md §3.4) run in the foreground as a child process, rootless
+// (or as nobody/nogroup when the caller is root), on a free 127.0.0.1 port, with a passwd-file of
+// users u01, u02, ... (password "secret") and Maildir folders in a temporary directory.
+type Dovecot struct {
+	addr string
+	dir  string
+	cmd  *exec.Cmd
+	done chan struct{}
+	mu   sync.Mutex
+	n    int
+	max  int
+}
+
+func dovecotBinary() (string, error) {
+	if bin, err := exec.LookPath("dovecot"); err == nil {
+		return bin, nil
+	}
+	for _, p := range []string{"/usr/sbin/dovecot", "/usr/local/sbin/dovecot"} {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", ErrNoDovecot
+}
+
+// StartDovecot starts Dovecot with the given number of users and waits until it greets. Stop
+// it with Close. It returns ErrNoDovecot when Dovecot is not installed.
+func StartDovecot(users int) (*Dovecot, error) {
+	bin, err := dovecotBinary()
+	if err != nil {
+		return nil, err
+	}
+	if users <= 0 {
+		users = DefaultDovecotUsers
+	}
+	dir, err := os.MkdirTemp("", "dovetest-")
+	if err != nil {
+		return nil, fmt.Errorf("imaptest: %w", err)
+	}
+	d, err := startDovecot(bin, dir, users)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return d, nil
+}
+
+func startDovecot(bin, dir string, users int) (*Dovecot, error) {
+	runUser, runGroup := "nobody", "nogroup"
+	var uid, gid int
+	root := os.Geteuid() == 0
+	if root {
+		u, err := user.Lookup(runUser)
+		if err != nil {
+			return nil, fmt.Errorf("imaptest: %w", err)
+		}
+		uid, _ = strconv.Atoi(u.Uid)
+		gid, _ = strconv.Atoi(u.Gid)
+		if g, err := user.LookupGroupId(u.Gid); err == nil {
+			runGroup = g.Name
+		}
+	} else {
+		u, err := user.Current()
+		if err != nil {
+			return nil, fmt.Errorf("imaptest: %w", err)
+		}
+		g, err := user.LookupGroupId(u.Gid)
+		if err != nil {
+			return nil, fmt.Errorf("imaptest: %w", err)
+		}
+		runUser, runGroup = u.Username, g.Name
+		uid, gid = os.Geteuid(), os.Getegid()
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("imaptest: %w", err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	var passwd strings.Builder
+	for i := 1; i <= users; i++ {
+		fmt.Fprintf(&passwd, "%s:{PLAIN}secret\n", dovecotUser(i))
+	}
+	conf := strings.NewReplacer("$D", dir, "$PORT", strconv.Itoa(port), "$USER", runUser, "$GROUP", runGroup).Replace(dovecotConf)
+	for _, sub := range []string{"run", "state", "mail"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			return nil, fmt.Errorf("imaptest: %w", err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "users"), []byte(passwd.String()), 0o600); err != nil {
+		return nil, fmt.Errorf("imaptest: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "dovecot.conf"), []byte(conf), 0o600); err != nil {
+		return nil, fmt.Errorf("imaptest: %w", err)
+	}
+	if root {
+		_ = filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error { return os.Lchown(p, uid, gid) })
+		_ = os.Chmod(dir, 0o700)
+	}
+	cmd := exec.Command(bin, "-F", "-c", filepath.Join(dir, "dovecot.conf"))
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if root {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	}
+	out := &syncBuf{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("imaptest: start dovecot: %w", err)
+	}
+	d := &Dovecot{addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir, cmd: cmd, done: make(chan struct{}), max: users}
+	go func() { _ = cmd.Wait(); close(d.done) }()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", d.addr, time.Second)
+		if err == nil {
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			c.Close()
+			if strings.HasPrefix(line, "* OK") {
+				return d, nil
+			}
+		}
+		select {
+		case <-d.done:
+			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
+			return nil, fmt.Errorf("imaptest: dovecot exited: %s\n%s", out.String(), log)
+		default:
+		}
+		if time.Now().After(deadline) {
+			d.stop()
+			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
+			return nil, fmt.Errorf("imaptest: dovecot did not listen on %s: %s\n%s", d.addr, out.String(), log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// NewDovecot starts Dovecot with DefaultDovecotUsers users for the test and stops it when the
+// test ends. It skips the test, with a message, only when Dovecot is not installed.
+func NewDovecot(tb TB) *Dovecot {
+	tb.Helper()
+	d, err := StartDovecot(DefaultDovecotUsers)
+	if errors.Is(err, ErrNoDovecot) {
+		tb.Skip("dovecot is not installed (apt-get install -y dovecot-imapd); skipping the real-server tests")
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = d.Close() })
+	return d
+}
+
+func (d *Dovecot) stop() {
+	_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-d.done:
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
+		<-d.done
+	}
+}
+
+// Close stops Dovecot (SIGTERM to its process group, SIGKILL after 10 s) and removes its files.
+func (d *Dovecot) Close() error {
+	d.stop()
+	return os.RemoveAll(d.dir)
+}
+
+// Addr is the server's host:port.
+func (d *Dovecot) Addr() string { return d.addr }
+
+// NewUser hands out the next unused user of the passwd-file.
+func (d *Dovecot) NewUser(tb TB) (string, string) {
+	tb.Helper()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.n++
+	if d.n > d.max {
+		tb.Fatal("imaptest: out of dovecot test users")
+	}
+	return dovecotUser(d.n), "secret"
+}
+
+func dovecotUser(i int) string { return fmt.Sprintf("u%02d", i) }
+
+const dovecotConf = `base_dir = $D/run
+state_dir = $D/state
+instance_name = dovetest
+log_path = $D/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_internal_user = $USER
+default_internal_group = $GROUP
+default_login_user = $USER
+first_valid_uid = 1
+first_valid_gid = 1
+mail_location = maildir:$D/mail/%u
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $D/users
+}
+userdb {
+  driver = static
+  args = uid=$USER gid=$GROUP home=$D/mail/%u
+}
+service imap-login {
+  chroot =
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $PORT
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service anvil {
+  chroot =
+}
+service stats {
+  chroot =
+}
+`
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
