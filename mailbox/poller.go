@@ -40,6 +40,7 @@ var (
 type RejectedMessage struct {
 	UID       uint32
 	MessageID string
+	Received  time.Time // the message's INTERNALDATE (when the server got it)
 	Reasons   []spool.Skip // Reason is a code (CodeNoAttachment, CodeUnsupported, ...)
 }
 
@@ -434,7 +435,7 @@ func (p *Poller) takeMessage(ctx context.Context, st *spool.Store, uidValidity, 
 		if err := st.RecordMessage(ctx, rec); err != nil {
 			return fmt.Errorf("%w: %w", ErrState, err)
 		}
-		res.Rejected = append(res.Rejected, RejectedMessage{UID: uid, MessageID: rec.MessageID, Reasons: rec.Skipped})
+		res.Rejected = append(res.Rejected, RejectedMessage{UID: uid, MessageID: rec.MessageID, Received: arr.Received, Reasons: rec.Skipped})
 		codes := make([]string, 0, len(rec.Skipped))
 		for _, s := range rec.Skipped {
 			codes = append(codes, s.Reason)

@@ -114,7 +114,10 @@ func TestEncryptedFixtures(t *testing.T) {
 					if r.code != exitFileFailed || len(got.Findings) != 1 || got.Findings[0].Code != tt.want {
 						t.Fatalf("exit %d findings %+v, want exit 2 with %s\n%s", r.code, got.Findings, tt.want, r.stderr)
 					}
-					if took > 5*time.Second {
+					// Seconds at most (typically well under one; the bound is loose so that a
+					// loaded CI machine does not fail it).
+					t.Logf("%s in %v", tt.want, took.Round(time.Millisecond))
+					if took > 30*time.Second {
 						t.Errorf("took %v to reach %s", took, tt.want)
 					}
 				}

@@ -145,7 +145,14 @@ func runPoll(ctx context.Context, e *env, opts any, args []string, columns map[s
 		return pr.code
 	}
 	err = p.Run(ctx, func(ctx context.Context, res mailbox.Result) error {
-		return pr.pass(ctx, res)
+		err := pr.pass(ctx, res)
+		if errors.Is(err, ledger.ErrLocked) || errors.Is(err, spool.ErrLocked) {
+			// Another command (unlock, import) holds the state for a while: the spooled files
+			// keep status new and are taken by the next pass.
+			s.log.Warn().Msg("state folder busy (another sysvak-import command runs); files wait for the next pass")
+			return nil
+		}
+		return err
 	})
 	if errors.Is(err, mailbox.ErrConfig) {
 		fmt.Fprintf(e.stderr, "sysvak-import poll: %v\n", err)
@@ -232,7 +239,9 @@ func (pr *spoolProcessor) pass(ctx context.Context, res mailbox.Result) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rep, err := processEntry(ctx, st, im, ent, pr.s.passwords, pr.s.log)
+		// A stop signal ends the pass after the current file, not in the middle of it: the file
+		// runs on a context that the signal does not cancel (SPEC 6; docs/operations.md).
+		rep, err := processEntry(context.WithoutCancel(ctx), st, im, ent, pr.s.passwords, pr.s.log)
 		if err != nil {
 			return err
 		}
@@ -413,10 +422,14 @@ func writeMessageReport(out, mbox string, uidValidity uint32, rej mailbox.Reject
 	if rep, err := storedReport(out, id); err == nil {
 		return rep, nil // already written by an earlier pass
 	}
+	received := rej.Received
+	if received.IsZero() {
+		received = time.Now()
+	}
 	rep := &report.Report{
 		FileID: id, FileName: "(e-post uten brukbart vedlegg)",
 		Source: report.Source{Kind: "mailbox", Mailbox: mbox, UIDValidity: uidValidity, UID: rej.UID, MessageID: rej.MessageID,
-			Received: time.Now().UTC().Truncate(time.Second)},
+			Received: received.UTC().Truncate(time.Second)},
 	}
 	if lang == "en" {
 		rep.FileName = "(message without a usable attachment)"

@@ -13,13 +13,13 @@ import (
 
 // labels are the fixed words of the text report.
 type labels struct {
-	title, file, id, received, status, rows, registered, rejected, dupFile, dupLedger, warnings,
+	title, file, id, received, source, mail, status, rows, registered, rejected, dupFile, dupLedger, warnings,
 	notRegistered, findings, fileLevel, rowWord, rowsWord, whatToDo, resent, none, more string
 	statuses map[Status]string
 }
 
 var nb = labels{
-	title: "Rapport for vaksinasjonsfil", file: "Fil", id: "Fil-id", received: "Mottatt",
+	title: "Rapport for vaksinasjonsfil", file: "Fil", id: "Fil-id", received: "Mottatt", source: "Kilde", mail: "e-post",
 	status: "Status", rows: "Rader lest", registered: "Registrert", rejected: "Avvist (feil)",
 	dupFile: "Dubletter i filen", dupLedger: "Allerede registrert tidligere", warnings: "Advarsler",
 	notRegistered: "Ikke registrert (--strict)", findings: "Funn per kode", fileLevel: "Feil i filen som helhet",
@@ -33,7 +33,7 @@ var nb = labels{
 }
 
 var en = labels{
-	title: "Vaccination file report", file: "File", id: "File id", received: "Received",
+	title: "Vaccination file report", file: "File", id: "File id", received: "Received", source: "Source", mail: "e-mail",
 	status: "Status", rows: "Rows read", registered: "Registered", rejected: "Rejected (errors)",
 	dupFile: "Duplicates within the file", dupLedger: "Already registered earlier", warnings: "Warnings",
 	notRegistered: "Not registered (--strict)", findings: "Findings by code", fileLevel: "Problems with the file as a whole",
@@ -68,6 +68,13 @@ func (r *Report) WriteText(w io.Writer, lang string) error {
 	p("%-30s %s\n", l.id+":", r.FileID)
 	if !r.Received.IsZero() {
 		p("%-30s %s\n", l.received+":", r.Received.Format("2006-01-02 15:04:05 MST"))
+	}
+	if src := r.Source; src.Kind == "mailbox" {
+		p("%-30s %s %s UID %d (UIDVALIDITY %d)", l.source+":", l.mail, src.Mailbox, src.UID, src.UIDValidity)
+		if src.MessageID != "" {
+			p(", Message-ID %s", src.MessageID)
+		}
+		p("\n")
 	}
 	p("%-30s %s\n", l.status+":", l.statuses[r.Status])
 	p("\n")
