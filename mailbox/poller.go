@@ -40,7 +40,7 @@ var (
 type RejectedMessage struct {
 	UID       uint32
 	MessageID string
-	Received  time.Time // the message's INTERNALDATE (when the server got it)
+	Received  time.Time    // the message's INTERNALDATE (when the server got it)
 	Reasons   []spool.Skip // Reason is a code (CodeNoAttachment, CodeUnsupported, ...)
 }
 
