@@ -39,8 +39,27 @@ demo: build
 	@echo "######## Part 2: files by e-mail (sysvak-import poll) ########"
 	@$(GO) run ./fixtures/demo -bin $(BIN) -dir $(DEMO)/mailbox -as-of $(AS_OF)
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+# Issue 6: validate end to end on generated 10k/100k/1M-row workbooks (cached in .bench/) against
+# unzip -p and excelize, then the go test benchmarks. See scripts/bench.sh for the knobs.
+bench: build
+	GO='$(GO)' BIN='$(BIN)' PKGS='$(PKGS)' ./scripts/bench.sh
+
+# Issue 7: run every Fuzz* target of every package, one after another, each for FUZZTIME (the
+# targets are found in the *_test.go files, so a new one is picked up without editing this).
+# New crashers land in the package's testdata/fuzz/ and then run as ordinary tests in `make test`.
+# Narrow it with FUZZPKGS=./importer/... or FUZZRUN=FuzzHeader.
+FUZZTIME ?= 1m
+FUZZPKGS ?= $(PKGS)
+FUZZRUN  ?= .
+fuzz:
+	@failed=""; for p in $$($(GO) list $(FUZZPKGS)); do \
+		d=$$($(GO) list -f '{{.Dir}}' $$p); \
+		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$d/*_test.go 2>/dev/null | sort -u | grep -E '$(FUZZRUN)'); do \
+			echo "== $$p $$t ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$p || failed="$$failed $$p.$$t"; \
+		done; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: findings in:$$failed (see testdata/fuzz/)"; exit 1; fi
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)

@@ -93,8 +93,8 @@ func (im *Importer) Import(ctx context.Context, in Input) (*report.Report, error
 		}
 	}
 
-	changes := make([]ledger.Change, 0, len(keys))
-	for k, s := range keys {
+	changes := make([]ledger.Change, 0, keys.Len())
+	for k, s := range keys.All() {
 		changes = append(changes, ledger.Change{Key: k, Row: int(s.row), Delete: s.deleted})
 	}
 	now := time.Now().UTC()

@@ -21,6 +21,7 @@ import (
 	"github.com/fhi/sysvak-import/importer/ledger"
 	"github.com/fhi/sysvak-import/importer/report"
 	"github.com/fhi/sysvak-import/importer/workbook"
+	"github.com/fhi/sysvak-import/importer/workbook/fastxlsx"
 	"github.com/fhi/sysvak-import/internal/secret"
 	"github.com/fhi/sysvak-import/validate"
 )
@@ -153,7 +154,7 @@ type dedupState struct {
 
 // run reads and checks a file. With a ledger reader (import) keys are looked up there; records
 // are passed to rec. It returns the report and the key changes the file makes.
-func run(ctx context.Context, in Input, o Options, hasher *ledger.Hasher, sk sink) (*report.Report, map[ledger.Key]dedupState, error) {
+func run(ctx context.Context, in Input, o Options, hasher *ledger.Hasher, sk sink) (*report.Report, *keyTable, error) {
 	start := time.Now()
 	rep := &report.Report{FileName: in.Name, Source: in.Source, Received: in.Source.Received}
 	if rep.Received.IsZero() {
@@ -178,7 +179,7 @@ func run(ctx context.Context, in Input, o Options, hasher *ledger.Hasher, sk sin
 	}
 	log := o.Log.With().Str("file_id", rep.FileID).Logger()
 
-	keys := map[ledger.Key]dedupState{}
+	keys := newKeyTable()
 	if hasher == nil {
 		var k [32]byte
 		rand.Read(k[:])
@@ -195,7 +196,7 @@ func run(ctx context.Context, in Input, o Options, hasher *ledger.Hasher, sk sin
 		}
 		rep.Findings = append(rep.Findings, validate.Finding{Code: fe.code, Severity: validate.SeverityError, Args: fe.args})
 		// A file-level error discards what was read: nothing of the file is registered.
-		keys = map[ledger.Key]dedupState{}
+		keys = newKeyTable()
 		rep.Stats.Registered = 0
 	}
 	rep.Finish()
@@ -207,7 +208,7 @@ func run(ctx context.Context, in Input, o Options, hasher *ledger.Hasher, sk sin
 
 // readRows does the streaming part: unwrap, open, header, rows.
 func readRows(ctx context.Context, f *os.File, size int64, in Input, o Options, rep *report.Report,
-	hasher *ledger.Hasher, keys map[ledger.Key]dedupState, sk sink) error {
+	hasher *ledger.Hasher, keys *keyTable, sk sink) error {
 	lim := o.Limits
 	if lim.MaxFileSize > 0 && size > lim.MaxFileSize {
 		return &fileError{code: validate.FileTooLarge, args: validate.Args{"limit": fmt.Sprintf("%d MiB", lim.MaxFileSize>>20)},
@@ -220,9 +221,11 @@ func readRows(ctx context.Context, f *os.File, size int64, in Input, o Options, 
 	defer plain.Close()
 	rep.Layers = plain.Layers
 
-	book, err := workbook.OpenExcelize(ctx, plain.ReaderAt, plain.Size, workbook.Options{
+	// fastxlsx reads the common case at close to decompression speed and hands anything it
+	// does not read exactly like excelize over to workbook.OpenExcelize (issue 6).
+	book, err := fastxlsx.OpenWithFallback(ctx, plain.ReaderAt, plain.Size, fastxlsx.Options{Options: workbook.Options{
 		UnzipSizeLimit: lim.MaxUnzipSize, TmpDir: o.TmpDir, MaxRows: lim.MaxRows,
-	})
+	}})
 	if err != nil {
 		return err
 	}
@@ -232,6 +235,9 @@ func readRows(ctx context.Context, f *os.File, size int64, in Input, o Options, 
 		return err
 	}
 	defer sheet.Close()
+	// From here on nothing keeps a row's cell text beyond the row (findings are copied by
+	// keepFindings, records are written out), so fastxlsx can reuse one buffer for it.
+	fastxlsx.ReuseRowMemory(book)
 	for _, h := range sheet.Header().Unknown {
 		rep.Findings = append(rep.Findings, validate.Finding{Code: validate.HeaderUnknownColumn, Severity: validate.SeverityWarning,
 			Args: validate.Args{"column": h}})
@@ -247,6 +253,8 @@ func readRows(ctx context.Context, f *os.File, size int64, in Input, o Options, 
 		findings []validate.Finding
 		line     = make([]byte, 0, 512)
 		iso      = make([]byte, 0, 10)
+		// A validate-only run keeps no records: the JSON line is not even formatted.
+		_, discard = sk.(noLedger)
 	)
 	for sheet.Next() {
 		row := sheet.Row()
@@ -263,7 +271,7 @@ func readRows(ctx context.Context, f *os.File, size int64, in Input, o Options, 
 		rec, findings = checker.Check(row, findings[:0])
 		if validate.HasError(findings) {
 			rep.Stats.Rejected++
-			rep.Findings = append(rep.Findings, findings...)
+			rep.Findings = keepFindings(rep.Findings, findings)
 			continue
 		}
 		iso = appendISODate(iso[:0], rec.VaccinationDate)
@@ -278,17 +286,26 @@ func readRows(ctx context.Context, f *os.File, size int64, in Input, o Options, 
 			}
 		}
 		findings = append(findings, dup...)
-		rep.Findings = append(rep.Findings, findings...)
+		rep.Findings = keepFindings(rep.Findings, findings)
 		if !register {
 			continue
 		}
 		rep.Stats.Registered++
+		if discard {
+			continue
+		}
 		line = appendRecord(line[:0], rep.FileID, &rec)
 		if err := sk.record(line); err != nil {
 			return err
 		}
 	}
 	if err := sheet.Err(); err != nil {
+		// A file-level error while reading rejects the whole file (run registers nothing), and
+		// the rows read before it are dropped from the report as well: the excelize reader finds
+		// such problems (rows beyond the limit, a damaged part) before the first row, fastxlsx
+		// only when it gets there, and the report must not depend on which reader read the file.
+		rep.Findings = rep.Findings[:0]
+		rep.Stats = report.Stats{}
 		return err
 	}
 	if o.Progress != nil {
@@ -300,20 +317,45 @@ func readRows(ctx context.Context, f *os.File, size int64, in Input, o Options, 
 	return nil
 }
 
+// keepFindings appends fs to dst with their strings copied: a finding's Value (and possibly
+// an Args value) can share memory with the row's cells, which fastxlsx.ReuseRowMemory lets the
+// next row overwrite. Only rows with findings pay for the copies.
+func keepFindings(dst, fs []validate.Finding) []validate.Finding {
+	for _, f := range fs {
+		f.Value = strings.Clone(f.Value)
+		if len(f.Args) > 0 {
+			args := make(validate.Args, len(f.Args))
+			for k, v := range f.Args {
+				args[k] = strings.Clone(v)
+			}
+			f.Args = args
+		}
+		dst = append(dst, f)
+	}
+	return dst
+}
+
 // dedup decides whether a valid row is registered (SPEC 3) and returns its duplicate findings.
-func dedup(fileID string, rec *validate.Record, k ledger.Key, keys map[ledger.Key]dedupState, sk sink) ([]validate.Finding, bool) {
+func dedup(fileID string, rec *validate.Record, k ledger.Key, keys *keyTable, sk sink) ([]validate.Finding, bool) {
 	bh := batchHash(rec.Batch)
-	st, seen := keys[k]
+	// One index probe per row: p is the key's entry, updated in place when the file has
+	// touched the key before.
+	p := keys.find(&k)
+	seen := p != nil
+	var st dedupState
+	if seen {
+		st = *p
+	}
 	if rec.Action == validate.ActionDelete {
 		if seen && !st.deleted {
-			keys[k] = dedupState{row: int32(rec.Row), deleted: true}
+			*p = dedupState{row: int32(rec.Row), deleted: true}
 			return nil, true
 		}
 		if seen && st.deleted {
 			return []validate.Finding{dupFinding(rec, st, bh)}, false
 		}
 		e, ok := sk.lookup(k)
-		keys[k] = dedupState{row: int32(rec.Row), deleted: true}
+		keys.put(&k, dedupState{row: int32(rec.Row), deleted: true})
 		if ok && (!e.Deleted || e.OwnedBy(fileID)) {
 			return nil, true
 		}
@@ -330,7 +372,11 @@ func dedup(fileID string, rec *validate.Record, k ledger.Key, keys map[ledger.Ke
 				Args: validate.Args{"file": e.FileID, "row": strconv.Itoa(e.Row)}}}, false
 		}
 	}
-	keys[k] = dedupState{row: int32(rec.Row), batch: bh, dose: int32(rec.Dose)}
+	if seen {
+		*p = dedupState{row: int32(rec.Row), batch: bh, dose: int32(rec.Dose)}
+	} else {
+		keys.put(&k, dedupState{row: int32(rec.Row), batch: bh, dose: int32(rec.Dose)})
+	}
 	return nil, true
 }
 

@@ -42,6 +42,9 @@ type Checker struct {
 	v       *validator.Validate
 	idOpts  IDOptions
 	minDate Date // as-of minus 110 years (date.implausible)
+	// yesNo is what Record.GivenElsewhere points to ({false, true}), so that a row does not
+	// allocate a bool (issue 6). Never written after NewChecker.
+	yesNo [2]bool
 }
 
 // fieldRules carries the simple column values through validator. The `col` tag is the column key
@@ -141,6 +144,7 @@ func NewChecker(o Options) (*Checker, error) {
 	}
 	c.idOpts = IDOptions{AsOfYear: o.AsOf.Year, AllowSynthetic: o.AllowSynthetic, SkipDUFCheckDigits: o.SkipDUFCheckDigits}
 	c.minDate = Date{Year: o.AsOf.Year - 110, Month: o.AsOf.Month, Day: o.AsOf.Day}
+	c.yesNo = [2]bool{false, true}
 	v := validator.New(validator.WithRequiredStructEnabled())
 	v.RegisterTagNameFunc(func(f reflect.StructField) string { return f.Tag.Get("col") })
 	for tag, fn := range map[string]func(string) bool{
@@ -280,15 +284,18 @@ func parseDose(s string) (int, bool) {
 type rowFindings struct {
 	row *Row
 	out []Finding
-	// date is the parsed vaccination date as dd.mm.yyyy, shown as the value of date findings
-	// instead of the raw cell (an Excel serial such as 46380 means nothing to a nurse).
-	date string
+	// date (when dateOK) is the parsed vaccination date, shown as dd.mm.yyyy as the value of
+	// date findings instead of the raw cell (an Excel serial such as 46380 means nothing to a
+	// nurse). It is formatted only when such a finding is added: most rows have none, and the
+	// row path allocates nothing per row (issue 6).
+	date   Date
+	dateOK bool
 }
 
 func (f *rowFindings) add(col Column, code Code, sev Severity, args Args) {
 	value := TrimCell(f.row.Cells[col])
-	if col == ColVaccinationDate && f.date != "" {
-		value = f.date
+	if col == ColVaccinationDate && f.dateOK {
+		value = f.date.Norwegian()
 	}
 	if col == ColPersonID {
 		value = ""
@@ -296,7 +303,24 @@ func (f *rowFindings) add(col Column, code Code, sev Severity, args Args) {
 			value = MaskID(v)
 		}
 	}
-	f.out = append(f.out, Finding{Row: f.row.Num, Column: col.Key(), Code: code, Severity: sev, Value: value, Args: args})
+	f.out = append(f.out, Finding{Row: f.row.Num, Column: col.Key(), Code: code, Severity: sev, Value: clipValue(value), Args: args})
+}
+
+// maxValueBytes bounds the cell value a finding shows: a 10 MB cell must not be copied into
+// the report (issue 7, fixtures/hostile cells-10mb), nor keep the whole cell alive in memory.
+const maxValueBytes = 200
+
+// clipValue cuts a long value at a rune boundary, marks the cut with "…", and copies the kept
+// part so that it does not share memory with the cell.
+func clipValue(s string) string {
+	if len(s) <= maxValueBytes {
+		return s
+	}
+	cut := maxValueBytes
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return strings.Clone(s[:cut]) + "…"
 }
 
 // Check checks every column of row and appends all its findings to out (Message left empty; see
@@ -348,7 +372,7 @@ func (c *Checker) Check(row *Row, out []Finding) (Record, []Finding) {
 		} else {
 			dateOK = true
 			rec.VaccinationDate = d
-			f.date = d.Norwegian()
+			f.date, f.dateOK = d, true
 			if d.After(c.o.AsOf) {
 				f.add(ColVaccinationDate, DateFuture, SeverityError, Args{"asof": c.o.AsOf.Norwegian()})
 			}
@@ -425,8 +449,10 @@ func (c *Checker) Check(row *Row, out []Finding) (Record, []Finding) {
 		switch {
 		case !ok:
 			f.add(ColGivenElsewhere, GivenElsewhereFormat, SeverityError, nil)
+		case !blank && v:
+			rec.GivenElsewhere = &c.yesNo[1]
 		case !blank:
-			rec.GivenElsewhere = &v
+			rec.GivenElsewhere = &c.yesNo[0]
 		}
 	}
 	if !skip[ColAction] {

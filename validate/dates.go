@@ -23,7 +23,14 @@ func (d Date) String() string {
 
 // Norwegian formats d as dd.mm.yyyy, the way Norwegian users write dates.
 func (d Date) Norwegian() string {
-	return fmt.Sprintf("%02d.%02d.%04d", d.Day, int(d.Month), d.Year)
+	if d.Day < 0 || d.Day > 99 || d.Month < 0 || d.Month > 99 || d.Year < 0 || d.Year > 9999 {
+		return fmt.Sprintf("%02d.%02d.%04d", d.Day, int(d.Month), d.Year)
+	}
+	// The same digits without fmt: one allocation instead of three.
+	m, y := int(d.Month), d.Year
+	b := [10]byte{byte('0' + d.Day/10), byte('0' + d.Day%10), '.', byte('0' + m/10), byte('0' + m%10), '.',
+		byte('0' + y/1000), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10)}
+	return string(b[:])
 }
 
 func appendISO(b []byte, d Date) []byte {

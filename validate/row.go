@@ -50,7 +50,7 @@ type Record struct {
 	VaccinatorHPR   string
 	UnitID          string
 	Municipality    string
-	GivenElsewhere  *bool // nil when blank
+	GivenElsewhere  *bool // nil when blank; read-only (it points into the Checker)
 	Action          Action
 	Comment         string
 }

@@ -1,7 +1,6 @@
 package fastxlsx
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -24,40 +23,15 @@ import (
 
 var benchSizes = []int{10_000, 100_000, 1_000_000}
 
-var benchMu sync.Mutex
-
 // benchFile returns the cached bench workbook, generating it on first use.
 func benchFile(b *testing.B, n int, form fixturegen.BenchForm) string {
 	b.Helper()
-	benchMu.Lock()
-	defer benchMu.Unlock()
 	dir, err := filepath.Abs("../../../.bench")
 	if err != nil {
 		b.Fatal(err)
 	}
-	path := filepath.Join(dir, fmt.Sprintf("bench-%s-%d.xlsx", form, n))
-	if _, err := os.Stat(path); err == nil {
-		return path
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		b.Fatal(err)
-	}
-	tmp, err := os.CreateTemp(dir, ".gen-*")
+	path, err := fixturegen.BenchFile(dir, n, form)
 	if err != nil {
-		b.Fatal(err)
-	}
-	defer os.Remove(tmp.Name())
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err := fixturegen.WriteBench(bw, n, form); err != nil {
-		b.Fatal(err)
-	}
-	if err := bw.Flush(); err != nil {
-		b.Fatal(err)
-	}
-	if err := tmp.Close(); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
 		b.Fatal(err)
 	}
 	return path

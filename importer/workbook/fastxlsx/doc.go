@@ -13,4 +13,10 @@
 // workbook.OpenExcelize, even in the middle of a sheet.
 //
 // Limits (SPEC §1.1) are typed *workbook.Error values with code file.too_large.
+//
+// Speed and memory (issue 6; `make bench`): cells of the shapes Excel and excelize write
+// (<v>TEXT</v>, <is><t>TEXT</t></is>) are matched on the raw bytes, everything else goes through
+// the tokenizer; the shared-strings table is one arena plus offsets, reserved once from the
+// part's declared size; and after ReuseRowMemory a row's text lives in one reused buffer, so
+// reading allocates nothing per row or cell.
 package fastxlsx

@@ -67,6 +67,8 @@ type book struct {
 	sstFile  *zip.File
 	sst      *sst
 	date1904 bool
+	reuse    bool       // ReuseRowMemory was called
+	iters    []*rowIter // iterators handed out, for ReuseRowMemory
 }
 
 // Open reads the workbook structure (sheet list, date system, part paths) from the zip in r.
@@ -299,13 +301,33 @@ func (b *book) Rows(ctx context.Context, sheet string) (workbook.RowIter, error)
 		return nil, fmt.Errorf("%w: opening the worksheet: %v", ErrUnsupported, err)
 	}
 	p := newPipe(ctx, rc)
-	it := &rowIter{ctx: ctx, p: p, s: pipeScanner(p), sst: b.sst, maxRows: b.o.MaxRows,
+	it := &rowIter{ctx: ctx, p: p, s: pipeScanner(p), sst: b.sst, maxRows: b.o.MaxRows, reuse: b.reuse,
 		refs: make([]cellRef, 0, 32), cells: make([]workbook.Cell, 0, 32), arena: make([]byte, 0, 1024)}
 	if err := it.start(); err != nil {
 		_ = it.Close()
 		return nil, err
 	}
+	b.iters = append(b.iters, it)
 	return it, nil
+}
+
+// ReuseRowMemory makes every row iterator of b, open now or opened later, keep the text of
+// the current row in one reused buffer: a Cell.Value is then valid only until the next call
+// to Next, like the Cells slice itself, and reading a row allocates nothing. Values already
+// returned are not affected. It is for a caller that copies whatever it keeps beyond the row
+// (the pipeline, once OpenSheet has read the header). b must come from Open or
+// OpenWithFallback; for any other Book, and for rows read by the excelize fallback, it does
+// nothing.
+func ReuseRowMemory(b workbook.Book) {
+	switch x := b.(type) {
+	case *fallbackBook:
+		ReuseRowMemory(x.fast)
+	case *book:
+		x.reuse = true
+		for _, it := range x.iters {
+			it.reuse = true
+		}
+	}
 }
 
 func (b *book) readSST(ctx context.Context) (*sst, error) {
@@ -315,7 +337,7 @@ func (b *book) readSST(ctx context.Context) (*sst, error) {
 	}
 	p := newPipe(ctx, rc)
 	defer p.close()
-	t, err := parseSST(pipeScanner(p), b.o.MaxSharedStrings)
+	t, err := parseSST(pipeScanner(p), b.o.MaxSharedStrings, int64(min(b.sstFile.UncompressedSize64, 1<<40)))
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

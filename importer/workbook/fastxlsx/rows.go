@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unsafe"
 
 	"github.com/fhi/sysvak-import/importer/workbook"
 	"github.com/fhi/sysvak-import/validate"
@@ -175,14 +176,16 @@ type cellRef struct {
 //
 // Cells returns a slice that is reused: it is valid until the next call to Next. The Value
 // strings themselves are ordinary immutable strings (substrings of one string per row, or of
-// the shared-strings arena) and may be kept. Steady state: one allocation per row (the row's
-// non-shared text), none per cell.
+// the shared-strings arena) and may be kept: steady state, one allocation per row (the row's
+// non-shared text), none per cell. After ReuseRowMemory the row's text stays in the reused
+// arena, and the Values are valid only until the next call to Next: no allocation at all.
 type rowIter struct {
 	ctx     context.Context
 	p       *pipe
 	s       *scanner
 	sst     *sst
 	maxRows int
+	reuse   bool // ReuseRowMemory: Values point into arena
 
 	root    qname
 	rowName qname
@@ -377,7 +380,12 @@ func (it *rowIter) seekRow() (bool, error) {
 // materialise turns the row's refs into cells: one string for all arena text of the row.
 func (it *rowIter) materialise() {
 	var rowStr string
-	if len(it.arena) > 0 {
+	switch {
+	case len(it.arena) == 0:
+	case it.reuse:
+		// Valid until the next row overwrites the arena (ReuseRowMemory's contract).
+		rowStr = unsafe.String(&it.arena[0], len(it.arena))
+	default:
 		rowStr = string(it.arena)
 	}
 	it.cells = it.cells[:0]
@@ -390,6 +398,18 @@ func (it *rowIter) materialise() {
 		}
 		it.cells = append(it.cells, c)
 	}
+}
+
+// trimTN is bytes.Trim(b, " \t\n") without building the cutset on every call. (excelize trims
+// with strings.TrimSpace: an index with other white space around it is refused, not guessed.)
+func trimTN(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\n') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t' || b[len(b)-1] == '\n') {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // parseUint parses ASCII digits only (1..maxDigits), as strconv.Atoi would for them.
@@ -525,6 +545,54 @@ func validStyle(b []byte) bool {
 	return ok
 }
 
+const (
+	fastNo = iota
+	fastV
+	fastIS
+)
+
+var (
+	tagV      = []byte("<v>")
+	tagVEnd   = []byte("</v></c>")
+	tagIST    = []byte("<is><t>")
+	tagISTEnd = []byte("</t></is></c>")
+)
+
+// fastCell reads the rest of an unprefixed cell whose non-self-closing start tag was just read
+// when it is, byte for byte, <v>TEXT</v></c> or <is><t>TEXT</t></is></c> with TEXT free of
+// entity references and of anything validText refuses, and all of it is in the window: the
+// shapes Excel and excelize write for nearly every cell. It appends TEXT to the row arena (for
+// an inline string with bstrUnmarshal, as parseSI does) and returns its span. Anything else,
+// including a shape split across chunks, returns fastNo with nothing consumed, and the token
+// path reads the cell; both give the same cell (TestDifferential*, FuzzDifferential).
+func (it *rowIter) fastCell() (kind, a, b int) {
+	s := it.s
+	buf := s.buf[s.pos:]
+	open, end, kind := tagV, tagVEnd, fastV
+	if !bytes.HasPrefix(buf, tagV) {
+		if !bytes.HasPrefix(buf, tagIST) {
+			return fastNo, 0, 0
+		}
+		open, end, kind = tagIST, tagISTEnd, fastIS
+	}
+	text := buf[len(open):]
+	j := bytes.IndexByte(text, '<')
+	if j < 0 || !bytes.HasPrefix(text[j:], end) {
+		return fastNo, 0, 0
+	}
+	text = text[:j]
+	if bytes.IndexByte(text, '&') >= 0 || !validText(text) {
+		return fastNo, 0, 0
+	}
+	a = len(it.arena)
+	it.arena = append(it.arena, text...)
+	if kind == fastIS {
+		it.arena = bstrUnmarshal(it.arena, a)
+	}
+	s.pos += len(open) + j + len(end)
+	return kind, a, len(it.arena)
+}
+
 // cell parses a <c> element whose start tag was just read; prevCol is the 1-based column of
 // the previous cell in the row (0 at the start). It returns this cell's column.
 func (it *rowIter) cell(prevCol int) (int, error) {
@@ -562,8 +630,18 @@ func (it *rowIter) cell(prevCol int) (int, error) {
 	var (
 		hasV, hasF, hasIS bool
 		va, vb, ia, ib    int
+		done              bool
 	)
-	if !s.selfClose {
+	if !s.selfClose && len(s.prefix) == 0 {
+		// The common shapes, matched on the raw bytes (fastCell).
+		switch kind, a, b := it.fastCell(); kind {
+		case fastV:
+			hasV, va, vb, done = true, a, b, true
+		case fastIS:
+			hasIS, ia, ib, done = true, a, b, true
+		}
+	}
+	if !s.selfClose && !done {
 		var name qname
 		if !name.set(s) {
 			return 0, unsupported("a long element name")
@@ -591,7 +669,7 @@ func (it *rowIter) cell(prevCol int) (int, error) {
 					vb = len(it.arena)
 				case s.isLocal("f"):
 					hasF = true
-					if !s.skip() {
+					if !s.skipTyped() {
 						return 0, scanErr(s, "")
 					}
 				case s.isLocal("is"):
@@ -625,7 +703,7 @@ func (it *rowIter) cell(prevCol int) (int, error) {
 	switch typ {
 	case tShared:
 		if vb > va {
-			v := bytes.Trim(it.arena[va:vb], " \t\n")
+			v := trimTN(it.arena[va:vb])
 			idx, ok := parseUint(v, 9)
 			if !ok {
 				return 0, unsupported("a shared string index excelize would not read as such")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -174,7 +175,7 @@ func (s *scanner) next() tokKind {
 				i += 2
 				s.kind, s.text, n, ok = tkPI, b[2:i], i+2, true
 				if !checkPI(s.text) {
-					return s.fail("an XML declaration with another version or encoding")
+					return s.fail("a processing instruction encoding/xml would reject (or an XML declaration with another version or encoding)")
 				}
 			}
 		case '!':
@@ -228,7 +229,16 @@ func (s *scanner) name(b []byte) (prefix, local []byte, n int, ok bool) {
 				return
 			}
 			colon = n
-		case c >= 0x80 || c < 0x21 || c == '<' || c == '"' || c == '\'' || c == '&':
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_':
+		case c >= '0' && c <= '9' || c == '.' || c == '-':
+			if n == 0 || n == colon+1 {
+				// encoding/xml's isName: a name (and, for us, its local part) starts with a
+				// letter or '_'.
+				s.err = unsupported("an XML name that does not start with a letter")
+				return
+			}
+		default:
+			// Non-ASCII names, and bytes encoding/xml does not treat as part of a name.
 			s.err = unsupported("a non-ASCII or invalid XML name")
 			return
 		}
@@ -351,14 +361,24 @@ func (s *scanner) endTag(b []byte) (int, bool) {
 func (s *scanner) isLocal(name string) bool { return string(s.local) == name }
 
 // skip consumes the rest of the element whose start tag was just read (and any nested
-// elements), checking that end tags match. stack is scratch space.
-func (s *scanner) skip() bool { return s.skipElem(false) }
+// elements), checking that end tags match.
+func (s *scanner) skip() bool { return s.skipElem(false, "") }
 
 // skipNoRows is skip, failing on any nested element named row (excelize's Next finds rows at
 // any depth before </sheetData>).
-func (s *scanner) skipNoRows() bool { return s.skipElem(true) }
+func (s *scanner) skipNoRows() bool { return s.skipElem(true, "") }
 
-func (s *scanner) skipElem(noRows bool) bool {
+// skipTyped is skip for an element that excelize decodes with encoding/xml into typed fields:
+// the element's own attributes and those of its direct children are checked (attrsOK).
+func (s *scanner) skipTyped() bool {
+	if !s.attrsOK("") {
+		s.fail("an attribute value encoding/xml would not convert")
+		return false
+	}
+	return s.skipElem(false, string(s.local))
+}
+
+func (s *scanner) skipElem(noRows bool, typedParent string) bool {
 	if s.selfClose {
 		return true
 	}
@@ -375,6 +395,10 @@ func (s *scanner) skipElem(noRows bool) bool {
 		case tkStart:
 			if noRows && s.isLocal("row") {
 				s.fail("a row outside sheetData")
+				return false
+			}
+			if depth == 0 && typedParent != "" && !s.attrsOK(typedParent) {
+				s.fail("an attribute value encoding/xml would not convert")
 				return false
 			}
 			if s.selfClose {
@@ -396,8 +420,13 @@ func (s *scanner) skipElem(noRows bool) bool {
 			}
 			depth--
 		case tkText:
-			if !validText(s.text) {
-				s.fail("invalid characters in text")
+			if !textOK(s.text) {
+				s.fail("invalid characters or entities in text")
+				return false
+			}
+		case tkCDATA:
+			if !cdataOK(s.text) {
+				s.fail("invalid characters in CDATA")
 				return false
 			}
 		}
@@ -486,71 +515,107 @@ func appendText(dst, b []byte) ([]byte, bool) {
 		if j < 0 {
 			return dst, false
 		}
-		ent := b[:j]
-		b = b[j+1:]
-		switch string(ent) {
-		case "lt":
-			dst = append(dst, '<')
-		case "gt":
-			dst = append(dst, '>')
-		case "amp":
-			dst = append(dst, '&')
-		case "apos":
-			dst = append(dst, '\'')
-		case "quot":
-			dst = append(dst, '"')
-		default:
-			if len(ent) < 2 || ent[0] != '#' {
-				return dst, false
-			}
-			digits, base := ent[1:], uint64(10)
-			if digits[0] == 'x' {
-				digits, base = digits[1:], 16
-			}
-			if len(digits) == 0 || len(digits) > 8 {
-				return dst, false
-			}
-			var n uint64
-			for _, c := range digits {
-				var d uint64
-				switch {
-				case c >= '0' && c <= '9':
-					d = uint64(c - '0')
-				case base == 16 && c >= 'a' && c <= 'f':
-					d = uint64(c-'a') + 10
-				case base == 16 && c >= 'A' && c <= 'F':
-					d = uint64(c-'A') + 10
-				default:
-					return dst, false
-				}
-				n = n*base + d
-			}
-			if n > utf8.MaxRune {
-				return dst, false
-			}
-			r := rune(n)
-			if r >= 0xD800 && r <= 0xDFFF {
-				r = utf8.RuneError // string(rune(surrogate)) in encoding/xml
-			}
-			if !inCharRange(r) {
-				return dst, false
-			}
-			dst = utf8.AppendRune(dst, r)
+		r, ok := entity(b[:j])
+		if !ok {
+			return dst, false
 		}
+		b = b[j+1:]
+		dst = utf8.AppendRune(dst, r)
 	}
+}
+
+// textOK reports whether appendText would accept b (for text that is skipped, not kept:
+// encoding/xml rejects a bad entity wherever it is, and excelize then silently stops reading).
+func textOK(b []byte) bool {
+	if !validText(b) {
+		return false
+	}
+	for {
+		i := bytes.IndexByte(b, '&')
+		if i < 0 {
+			return true
+		}
+		b = b[i+1:]
+		j := bytes.IndexByte(b, ';')
+		if j < 0 {
+			return false
+		}
+		if _, ok := entity(b[:j]); !ok {
+			return false
+		}
+		b = b[j+1:]
+	}
+}
+
+// entity decodes the name of an entity reference (between '&' and ';'): the five predefined
+// entities and character references, as encoding/xml accepts them in strict mode.
+func entity(ent []byte) (rune, bool) {
+	switch string(ent) {
+	case "lt":
+		return '<', true
+	case "gt":
+		return '>', true
+	case "amp":
+		return '&', true
+	case "apos":
+		return '\'', true
+	case "quot":
+		return '"', true
+	}
+	if len(ent) < 2 || ent[0] != '#' {
+		return 0, false
+	}
+	digits, base := ent[1:], uint64(10)
+	if digits[0] == 'x' {
+		digits, base = digits[1:], 16
+	}
+	if len(digits) == 0 || len(digits) > 8 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range digits {
+		var d uint64
+		switch {
+		case c >= '0' && c <= '9':
+			d = uint64(c - '0')
+		case base == 16 && c >= 'a' && c <= 'f':
+			d = uint64(c-'a') + 10
+		case base == 16 && c >= 'A' && c <= 'F':
+			d = uint64(c-'A') + 10
+		default:
+			return 0, false
+		}
+		n = n*base + d
+	}
+	if n > utf8.MaxRune {
+		return 0, false
+	}
+	r := rune(n)
+	if r >= 0xD800 && r <= 0xDFFF {
+		r = utf8.RuneError // string(rune(surrogate)) in encoding/xml
+	}
+	if !inCharRange(r) {
+		return 0, false
+	}
+	return r, true
 }
 
 // appendCDATA appends a CDATA section's content.
 func appendCDATA(dst, b []byte) ([]byte, bool) {
-	for _, c := range b {
-		if c < 0x20 && c != '\t' && c != '\n' {
-			return dst, false
-		}
-	}
-	if !validUTF8Chars(b) {
+	if !cdataOK(b) {
 		return dst, false
 	}
 	return append(dst, b...), true
+}
+
+// cdataOK: no control characters (a raw CR would be rewritten), valid UTF-8 in the XML range.
+func cdataOK(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 && c != '\t' && c != '\n' {
+			return false
+		}
+	}
+	return validUTF8Chars(b)
 }
 
 // checkPI accepts processing instructions that encoding/xml reads without a charset reader:
@@ -565,6 +630,12 @@ func checkPI(b []byte) bool {
 		target, b = b[:i], b[i:]
 	} else {
 		b = nil
+	}
+	for i, c := range target {
+		// encoding/xml reads the target as an XML name; stay with plain ASCII names.
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || i > 0 && (c >= '0' && c <= '9' || c == '.' || c == '-')) {
+			return false
+		}
 	}
 	if string(target) != "xml" {
 		return true
@@ -619,4 +690,96 @@ func (q *qname) set(s *scanner) bool {
 
 func (q *qname) matches(s *scanner) bool {
 	return bytes.Equal(s.prefix, q.b[:q.np]) && bytes.Equal(s.local, q.b[q.np:q.np+q.nl])
+}
+
+// attrsOK reports whether encoding/xml converts the attributes of the current start tag without
+// error into the typed fields excelize decodes them into: the element itself when parent is "",
+// else a child of parent. excelize reads <f>, inline strings and (in memory) the shared strings
+// with encoding/xml; a conversion error there loses the rest of the cell or fails the file, so
+// such a value must make fastxlsx give up, not read on. Attributes match by local name, whatever
+// their prefix, as in encoding/xml.
+func (s *scanner) attrsOK(parent string) bool {
+	for _, a := range s.attrs {
+		if k := attrKind(parent, string(s.local), string(a.local)); k != 0 && !typedValueOK(k, a.val) {
+			return false
+		}
+	}
+	return true
+}
+
+// attrKind is the kind of the field excelize (v2.11.1) decodes an attribute into: 'b' bool,
+// 'i' int, 'u' uint32, 'f' float64; 0 for strings and attributes it ignores. The types are
+// xlsxF, xlsxPhoneticRun, xlsxPhoneticPr, xlsxSST, and the children of xlsxRPr (attrValInt,
+// attrValBool, attrValFloat, xlsxColor).
+func attrKind(parent, elem, attr string) byte {
+	switch parent {
+	case "":
+		switch elem {
+		case "f":
+			switch attr {
+			case "aca", "dt2D", "dtr", "del1", "del2", "ca":
+				return 'b'
+			case "si":
+				return 'i'
+			}
+		case "rPh":
+			if attr == "sb" || attr == "eb" {
+				return 'u'
+			}
+		case "phoneticPr":
+			if attr == "fontId" {
+				return 'i'
+			}
+		case "sst":
+			if attr == "count" || attr == "uniqueCount" {
+				return 'i'
+			}
+		}
+	case "rPr":
+		switch elem {
+		case "charset", "family":
+			if attr == "val" {
+				return 'i'
+			}
+		case "b", "i", "strike", "outline", "shadow", "condense", "extend":
+			if attr == "val" {
+				return 'b'
+			}
+		case "sz":
+			if attr == "val" {
+				return 'f'
+			}
+		case "color":
+			switch attr {
+			case "auto":
+				return 'b'
+			case "indexed", "theme":
+				return 'i'
+			case "tint":
+				return 'f'
+			}
+		}
+	}
+	return 0
+}
+
+// typedValueOK is encoding/xml's copyValue for the kind: empty is the zero value, else strconv
+// on the value with surrounding space trimmed.
+func typedValueOK(kind byte, v []byte) bool {
+	if len(v) == 0 {
+		return true
+	}
+	t := strings.TrimSpace(string(v))
+	var err error
+	switch kind {
+	case 'b':
+		_, err = strconv.ParseBool(t)
+	case 'i':
+		_, err = strconv.ParseInt(t, 10, 64)
+	case 'u':
+		_, err = strconv.ParseUint(t, 10, 32)
+	case 'f':
+		_, err = strconv.ParseFloat(t, 64)
+	}
+	return err == nil
 }

@@ -26,13 +26,26 @@ func (t *sst) count() int { return len(t.offs) - 1 }
 
 func (t *sst) get(i int) string { return t.data[t.offs[i]:t.offs[i+1]] }
 
-// parseSST reads a sharedStrings part. limit bounds the decoded text plus index.
-func parseSST(s *scanner, limit int64) (*sst, error) {
+// maxSSTHint caps the capacity parseSST reserves up front.
+const maxSSTHint = 64 << 20
+
+// parseSST reads a sharedStrings part. limit bounds the decoded text plus index. partSize is
+// the part's declared uncompressed size (0 if unknown): the decoded text is never longer, and
+// each string takes at least 5 bytes of XML (<si/>), so the arena and the index are reserved
+// once, up to maxSSTHint, instead of growing by repeated copying (which leaves several times the
+// table's size of garbage behind: issue 6, peak RSS). Pages of the reservation that are never
+// written are never touched.
+func parseSST(s *scanner, limit, partSize int64) (*sst, error) {
 	if err := rootElement(s, "sst"); err != nil {
 		return nil, err
 	}
-	arena := make([]byte, 0, 1<<16)
-	offs := make([]uint32, 1, 1<<10)
+	if !s.attrsOK("") {
+		// excelize reads a small table with encoding/xml, which fails on these.
+		return nil, unsupported("a count or uniqueCount that is not a number")
+	}
+	hint := min(max(partSize, 1<<16), limit, maxSSTHint)
+	arena := make([]byte, 0, hint)
+	offs := make([]uint32, 1, hint/5+1)
 	for {
 		switch s.next() {
 		case tkEOF:
@@ -126,7 +139,7 @@ func parseSI(s *scanner, dst []byte) ([]byte, error) {
 					return dst, err
 				}
 			case s.isLocal("rPh") || s.isLocal("phoneticPr"):
-				if !s.skip() {
+				if !s.skipTyped() {
 					return dst, scanErr(s, "")
 				}
 			default:
@@ -174,7 +187,7 @@ func parseRun(s *scanner, dst []byte) ([]byte, error) {
 					return dst, err
 				}
 			case s.isLocal("rPr"):
-				if !s.skip() {
+				if !s.skipTyped() {
 					return dst, scanErr(s, "")
 				}
 			default:

@@ -1,11 +1,16 @@
-// Command fastxlsx-bench measures one workbook reader on one file in its own process, so that
-// peak RSS (VmHWM) belongs to that reader alone (issue 6). It can also generate the cached bench
-// workbooks. Output is one line of key=value pairs:
+// Command fastxlsx-bench measures the workbook readers and the built binary (issue 6).
 //
-//	fastxlsx-bench -gen -rows 1000000 -form sst -out .bench/bench-sst-1000000.xlsx
-//	fastxlsx-bench -reader fast|excelize|inflate FILE
+//	fastxlsx-bench -suite [-bin bin/sysvak-import] [-dir .bench] [-sizes 10000,100000,1000000] [-runs 3]
+//	fastxlsx-bench -gen -rows 1000000 -form sst -out FILE
+//	fastxlsx-bench -reader fast|fallback|excelize|excelize-raw|inflate FILE
 //
-// "inflate" only decompresses the first sheet with archive/zip (Go's counterpart of unzip -p).
+// -suite is what `make bench` runs (scripts/bench.sh): it generates the bench workbooks once
+// (fixturegen.BenchFile, cached in -dir), measures `validate` end to end against `unzip -p`, and
+// excelize on the 1M-row shared-strings file (suite.go). -reader measures one reader on one file
+// in its own process, so that peak RSS (VmHWM) belongs to that reader alone; output is one line
+// of key=value pairs. "excelize" is workbook.OpenExcelize (with its prescan), "excelize-raw" is
+// excelize's own Rows()+Columns(RawCellValue), "inflate" only decompresses the first sheet with
+// archive/zip (Go's counterpart of unzip -p).
 package main
 
 import (
@@ -17,6 +22,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,12 +32,40 @@ import (
 )
 
 func main() {
-	reader := flag.String("reader", "fast", "fast, fallback, excelize or inflate")
+	reader := flag.String("reader", "fast", "fast, fallback, excelize, excelize-raw or inflate")
 	gen := flag.Bool("gen", false, "generate a bench workbook instead of reading one")
 	rows := flag.Int("rows", 10000, "rows to generate")
 	form := flag.String("form", "sst", "inline or sst")
 	out := flag.String("out", "", "output path for -gen")
+	suite := flag.Bool("suite", false, "run the end-to-end suite (make bench)")
+	bin := flag.String("bin", "bin/sysvak-import", "-suite: the binary to measure")
+	dir := flag.String("dir", ".bench", "-suite: where the bench workbooks are cached")
+	sizes := flag.String("sizes", "10000,100000,1000000", "-suite: row counts")
+	runs := flag.Int("runs", 3, "-suite: runs per file (best wall time is reported)")
+	asOf := flag.String("as-of", "2026-11-23", "-suite: validate --as-of")
+	exMode := flag.String("excelize", "auto", "-suite: excelize on the 1M shared-strings file: auto (cached), always, never")
 	flag.Parse()
+	if *suite {
+		c := suiteConfig{bin: *bin, dir: *dir, runs: max(*runs, 1), asOf: *asOf, excelize: *exMode}
+		for _, s := range strings.Split(*sizes, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil || n <= 0 {
+				fmt.Fprintf(os.Stderr, "fastxlsx-bench: bad -sizes entry %q\n", s)
+				os.Exit(2)
+			}
+			c.sizes = append(c.sizes, n)
+		}
+		self, err := os.Executable()
+		if err == nil {
+			c.self = self
+			err = runSuite(c)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "fastxlsx-bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *gen {
 		if err := generate(*out, *rows, fixturegen.BenchForm(*form)); err != nil {
 			fmt.Fprintln(os.Stderr, "fastxlsx-bench:", err)
@@ -90,8 +124,11 @@ func run(reader, path string) (rows, cells int, err error) {
 		return 0, 0, err
 	}
 	ctx := context.Background()
-	if reader == "inflate" {
+	switch reader {
+	case "inflate":
 		return inflate(f, st.Size())
+	case "excelize-raw":
+		return excelizeRaw(path)
 	}
 	var b workbook.Book
 	switch reader {
