@@ -48,15 +48,18 @@ bench: build
 # targets are found in the *_test.go files, so a new one is picked up without editing this).
 # New crashers land in the package's testdata/fuzz/ and then run as ordinary tests in `make test`.
 # Narrow it with FUZZPKGS=./importer/... or FUZZRUN=FuzzHeader.
-FUZZTIME ?= 1m
-FUZZPKGS ?= $(PKGS)
-FUZZRUN  ?= .
+# FUZZMINTIME bounds the minimisation of each new input: with go's default (1m) one slow target
+# (t.TempDir and fsync per input) spends its whole FUZZTIME minimising a single input.
+FUZZTIME    ?= 1m
+FUZZMINTIME ?= 5s
+FUZZPKGS    ?= $(PKGS)
+FUZZRUN     ?= .
 fuzz:
 	@failed=""; for p in $$($(GO) list $(FUZZPKGS)); do \
 		d=$$($(GO) list -f '{{.Dir}}' $$p); \
 		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$d/*_test.go 2>/dev/null | sort -u | grep -E '$(FUZZRUN)'); do \
 			echo "== $$p $$t ($(FUZZTIME))"; \
-			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$p || failed="$$failed $$p.$$t"; \
+			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$p || failed="$$failed $$p.$$t"; \
 		done; \
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzz: findings in:$$failed (see testdata/fuzz/)"; exit 1; fi

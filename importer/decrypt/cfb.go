@@ -17,6 +17,9 @@ func oleNames(r io.ReaderAt, size int64) (names map[string]int64, err error) {
 			names, err = nil, newErr(validate.FileCorrupt, "the OLE compound file could not be parsed", errors.New("panic in CFB parser"))
 		}
 	}()
+	if err := checkOLEDirectory(r, size); err != nil {
+		return nil, err
+	}
 	doc, err := mscfb.New(io.NewSectionReader(r, 0, size))
 	if err != nil {
 		return nil, newErr(validate.FileCorrupt, "the OLE compound file (Office container) is damaged or truncated", err)
@@ -46,6 +49,9 @@ func oleStreams(r io.ReaderAt, size, max int64) (info, pkg []byte, err error) {
 			info, pkg, err = nil, nil, newErr(validate.FileCorrupt, "the OLE compound file could not be parsed", errors.New("panic in CFB parser"))
 		}
 	}()
+	if err := checkOLEDirectory(r, size); err != nil {
+		return nil, nil, err
+	}
 	doc, err := mscfb.New(io.NewSectionReader(r, 0, size))
 	if err != nil {
 		return nil, nil, newErr(validate.FileCorrupt, "the OLE compound file (Office container) is damaged or truncated", err)

@@ -101,7 +101,10 @@ func (u *unwrapper) pgpAttempt(ctx context.Context, bin []byte, scan *pgpScan, p
 		}
 		return pw, nil
 	}
-	maxPlain := lim.MaxPlainSize
+	// go-crypto's own cap counts the decompressed packet stream (literal-data headers and
+	// partial-length octets included) and reports going over it as a generic parsing error, so
+	// it gets headroom: the LimitReader below meets MaxPlainSize first and says file.too_large.
+	maxPlain := lim.MaxPlainSize + lim.MaxPlainSize/256 + 64<<10
 	cfg := &packet.Config{MaxDecompressedMessageSize: &maxPlain}
 	var (
 		buf  bytes.Buffer

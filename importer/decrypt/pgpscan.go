@@ -133,6 +133,7 @@ type pgpScan struct {
 func preScan(b []byte, lim Limits) (*pgpScan, error) {
 	s := &pgpScan{}
 	var pkesk int
+	var argon2Work uint64 // KiB × passes over all Argon2 passphrase packets
 	off := 0
 	for n := 0; off < len(b); n++ {
 		if n >= maxPacketsScanned {
@@ -151,8 +152,18 @@ func preScan(b []byte, lim Limits) (*pgpScan, error) {
 			if len(s.skesk) >= maxSKESK {
 				return nil, newErr(validate.FileTooLarge, fmt.Sprintf("the OpenPGP message has more than %d passphrase packets", maxSKESK), nil)
 			}
-			if err := checkSKESK(p.body(b, -1), lim); err != nil {
+			cost, err := checkSKESK(p.body(b, -1), lim)
+			if err != nil {
 				return nil, err
+			}
+			// Each passphrase packet is one key derivation per password tried (two when the
+			// password is checked again after a failure). Together they may cost at most one
+			// derivation at the limits, so that eight packets at the limit cannot take eight
+			// times as long.
+			argon2Work += cost
+			if budget := uint64(lim.MaxArgon2MemoryKiB) * uint64(lim.MaxArgon2Passes); argon2Work > budget {
+				return nil, newErr(validate.FileTooLarge, fmt.Sprintf("the OpenPGP message's passphrase packets together ask for %d MiB×passes of Argon2 work, above the limit of %d",
+					argon2Work>>10, budget>>10), nil)
 			}
 			s.skesk = append(s.skesk, p)
 		case tagSED:
@@ -235,11 +246,12 @@ func walkPacket(b []byte, off int) (rawPacket, error) {
 }
 
 // checkSKESK checks the S2K parameters of a symmetric-key encrypted session key packet body
-// (RFC 9580 §5.3, §3.7.1) against the limits.
-func checkSKESK(body []byte, lim Limits) error {
+// (RFC 9580 §5.3, §3.7.1) against the limits. It returns the Argon2 work of the packet (memory
+// in KiB × passes; 0 for the other S2K types, whose cost is bounded by their format).
+func checkSKESK(body []byte, lim Limits) (uint64, error) {
 	bad := newErr(validate.FileCorrupt, "the OpenPGP passphrase packet is malformed", nil)
 	if len(body) < 1 {
-		return bad
+		return 0, bad
 	}
 	ver := body[0]
 	i := 1
@@ -251,32 +263,32 @@ func checkSKESK(body []byte, lim Limits) error {
 	case 6:
 		i += 4 // count, cipher, AEAD mode, S2K length
 	default:
-		return newErr(validate.FileUnsupportedFormat, fmt.Sprintf("an OpenPGP message with passphrase packet version %d", ver), nil)
+		return 0, newErr(validate.FileUnsupportedFormat, fmt.Sprintf("an OpenPGP message with passphrase packet version %d", ver), nil)
 	}
 	if i >= len(body) {
-		return bad
+		return 0, bad
 	}
 	switch body[i] {
 	case 0, 1, 3: // simple, salted, iterated and salted: bounded cost (count ≤ 65,011,712)
-		return nil
+		return 0, nil
 	case 4: // Argon2: salt[16], passes, parallelism, memory exponent
 		if i+1+16+3 > len(body) {
-			return bad
+			return 0, bad
 		}
 		t, p, m := body[i+17], body[i+18], body[i+19]
 		if t == 0 || p == 0 || m > 31 {
-			return bad
+			return 0, bad
 		}
 		kib := uint64(1) << m
 		if kib > uint64(lim.MaxArgon2MemoryKiB) {
-			return newErr(validate.FileTooLarge, fmt.Sprintf("the OpenPGP passphrase uses Argon2 with %d MiB of memory, above the limit of %d MiB", kib>>10, lim.MaxArgon2MemoryKiB>>10), nil)
+			return 0, newErr(validate.FileTooLarge, fmt.Sprintf("the OpenPGP passphrase uses Argon2 with %d MiB of memory, above the limit of %d MiB", kib>>10, lim.MaxArgon2MemoryKiB>>10), nil)
 		}
 		if t > lim.MaxArgon2Passes {
-			return newErr(validate.FileTooLarge, fmt.Sprintf("the OpenPGP passphrase uses Argon2 with %d passes, above the limit of %d", t, lim.MaxArgon2Passes), nil)
+			return 0, newErr(validate.FileTooLarge, fmt.Sprintf("the OpenPGP passphrase uses Argon2 with %d passes, above the limit of %d", t, lim.MaxArgon2Passes), nil)
 		}
-		return nil
+		return kib * uint64(t), nil
 	case 101:
-		return newErr(validate.FileUnsupportedFormat, "an OpenPGP message with a GNU-dummy S2K (no passphrase)", nil)
+		return 0, newErr(validate.FileUnsupportedFormat, "an OpenPGP message with a GNU-dummy S2K (no passphrase)", nil)
 	}
-	return newErr(validate.FileUnsupportedFormat, fmt.Sprintf("an OpenPGP message with unknown S2K type %d", body[i]), nil)
+	return 0, newErr(validate.FileUnsupportedFormat, fmt.Sprintf("an OpenPGP message with unknown S2K type %d", body[i]), nil)
 }

@@ -79,11 +79,18 @@ func FuzzPreScan(f *testing.F) {
 			}
 			return
 		}
-		// Whatever passes the pre-scan has only S2K parameters within the limits.
+		// Whatever passes the pre-scan has only S2K parameters within the limits, and at most
+		// one derivation's worth of Argon2 work in total.
+		var work uint64
 		for _, p := range s.skesk {
-			if err := checkSKESK(p.body(b, -1), lim); err != nil {
+			cost, err := checkSKESK(p.body(b, -1), lim)
+			if err != nil {
 				t.Fatalf("accepted a packet the check refuses: %v", err)
 			}
+			work += cost
+		}
+		if work > uint64(lim.MaxArgon2MemoryKiB)*uint64(lim.MaxArgon2Passes) {
+			t.Fatalf("accepted %d KiB×passes of Argon2 work", work)
 		}
 		if !s.complete || s.data.end > len(b) {
 			t.Fatal("accepted an incomplete message")

@@ -378,6 +378,10 @@ func detectOLE(r io.ReaderAt, size int64) (Format, error) {
 		return Format{Unsupported, "a Word 97-2003 document (.doc)"}, nil
 	case has("PowerPoint Document"):
 		return Format{Unsupported, "a PowerPoint 97-2003 presentation (.ppt)"}, nil
+	case has("Workbook"), has("Book"):
+		return Format{LegacyXLS, "an Excel 97-2003 workbook (.xls): save it as .xlsx"}, nil
 	}
-	return Format{LegacyXLS, "an Excel 97-2003 workbook (.xls): save it as .xlsx"}, nil
+	// Neither a workbook stream nor an encrypted package: calling it an .xls would send the
+	// sender looking for the wrong fix.
+	return Format{Unsupported, fmt.Sprintf("an OLE compound file with %d entries and no Excel workbook or encrypted package in it", len(names))}, nil
 }

@@ -67,14 +67,15 @@ func OpenExcelize(ctx context.Context, r io.ReaderAt, size int64, o Options) (Bo
 		return nil, err
 	}
 	o = o.withDefaults()
-	if err := prescan(ctx, r, size, o); err != nil {
+	lastRows, err := prescan(ctx, r, size, o)
+	if err != nil {
 		return nil, err
 	}
 	f, err := openGuarded(r, size, o)
 	if err != nil {
 		return nil, err
 	}
-	b := &excelBook{f: f, maxRows: o.MaxRows}
+	b := &excelBook{f: f, maxRows: o.MaxRows, lastRows: lastRows}
 	if err := guard("workbook properties", func() error {
 		props, err := f.GetWorkbookProps()
 		if err != nil {
@@ -102,50 +103,110 @@ func OpenExcelize(ctx context.Context, r io.ReaderAt, size int64, o Options) (Bo
 // that every worksheet and the shared-strings part inflate cleanly and end with their closing
 // tag. The last check exists because excelize's streaming reader drops XML decoder errors: a
 // truncated sheet would otherwise end the rows early without any error, and the file would be
-// half imported as if it were whole.
-func prescan(ctx context.Context, r io.ReaderAt, size int64, o Options) error {
+// half imported as if it were whole. For the same reason it numbers the rows of each worksheet
+// (rowscan.go): it returns, per sheet name (lower case), the number of the last row, which the
+// row iterator must reach.
+func prescan(ctx context.Context, r io.ReaderAt, size int64, o Options) (map[string]int, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
-		return corrupt("not a readable zip archive (truncated or not an xlsx file)", err)
+		return nil, corrupt("not a readable zip archive (truncated or not an xlsx file)", err)
 	}
 	var total uint64
 	for _, zf := range zr.File {
 		total += zf.UncompressedSize64
 		if zf.UncompressedSize64 > uint64(o.UnzipSizeLimit) || total > uint64(o.UnzipSizeLimit) {
-			return tooLarge(fmt.Sprintf("the unpacked workbook exceeds the limit of %d bytes", o.UnzipSizeLimit), o.UnzipSizeLimit, nil)
+			return nil, tooLarge(fmt.Sprintf("the unpacked workbook exceeds the limit of %d bytes", o.UnzipSizeLimit), o.UnzipSizeLimit, nil)
 		}
 	}
+	sheets := worksheetParts(zr)
+	// excelize holds every part in memory except the worksheets and the shared strings (which
+	// go to temp files), and parses some of them (styles) whatever their size: a 900 MiB
+	// styles part of blanks takes 80 s and gigabytes. No real workbook has such parts.
+	var inMemory uint64
 	for _, zf := range zr.File {
-		name := strings.ToLower(strings.ReplaceAll(zf.Name, `\`, "/"))
+		name := strings.ReplaceAll(zf.Name, `\`, "/")
+		lower := strings.ToLower(name)
+		if sheets[name] != nil || strings.HasPrefix(lower, "xl/worksheets/") && strings.HasSuffix(lower, ".xml") || lower == "xl/sharedstrings.xml" {
+			continue
+		}
+		inMemory += zf.UncompressedSize64
+		if zf.UncompressedSize64 > maxInMemoryPart || inMemory > maxInMemoryParts {
+			return nil, tooLarge(fmt.Sprintf("the part %s unpacks to %d bytes; parts other than the sheets and the shared strings may take %d MiB in all",
+				printablePart(name), zf.UncompressedSize64, maxInMemoryParts>>20), maxInMemoryParts, nil)
+		}
+	}
+	lastRows := map[string]int{}
+	for _, zf := range zr.File {
+		name := strings.ReplaceAll(zf.Name, `\`, "/")
+		lower := strings.ToLower(name)
 		var want string
 		switch {
-		case strings.HasPrefix(name, "xl/worksheets/") && strings.HasSuffix(name, ".xml"):
+		case sheets[name] != nil, strings.HasPrefix(lower, "xl/worksheets/") && strings.HasSuffix(lower, ".xml"):
 			want = "worksheet"
-		case name == "xl/sharedstrings.xml":
+		case lower == "xl/sharedstrings.xml":
 			want = "sst"
 		default:
 			continue
 		}
-		if err := checkPart(ctx, zf, want); err != nil {
-			return err
+		var rs *rowScanner
+		if want == "worksheet" {
+			rs = &rowScanner{}
+		}
+		if err := checkPart(ctx, zf, want, rs); err != nil {
+			return nil, err
+		}
+		if rs != nil && !rs.unknown {
+			for _, s := range sheets[name] {
+				lastRows[strings.ToLower(s)] = rs.last
+			}
 		}
 	}
-	return nil
+	return lastRows, nil
 }
 
-// checkPart inflates one part (verifying its CRC) and checks that it ends with </want>.
-func checkPart(ctx context.Context, zf *zip.File, want string) error {
+// Limits of the parts excelize holds in memory (all but the worksheets and the shared strings).
+const (
+	maxInMemoryPart  = 64 << 20
+	maxInMemoryParts = 128 << 20
+)
+
+// printablePart shortens a zip entry name for a message (it comes from the file).
+func printablePart(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		if b.Len() >= 80 {
+			b.WriteString("...")
+			break
+		}
+		if r < 0x20 || r == 0x7f {
+			r = '?'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// checkPart inflates one part (verifying its CRC) and checks that it ends with </want>. rows,
+// when set, is fed the part too.
+func checkPart(ctx context.Context, zf *zip.File, want string, rows *rowScanner) error {
 	rc, err := zf.Open()
 	if err != nil {
 		return corrupt("a part of the workbook cannot be unpacked", err)
 	}
 	defer rc.Close()
 	var tail tailWriter
-	if _, err := io.Copy(&tail, ctxReader{ctx, rc}); err != nil {
+	var w io.Writer = &tail
+	if rows != nil {
+		w = io.MultiWriter(&tail, rows)
+	}
+	if _, err := io.Copy(w, ctxReader{ctx, rc}); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		return corrupt("a part of the workbook is damaged", err)
+	}
+	if rows != nil {
+		rows.finish()
 	}
 	if !endsWithClose(tail.buf[:tail.n], want) {
 		return corrupt(fmt.Sprintf("the XML of part %s is incomplete", zf.Name), nil)
@@ -249,6 +310,9 @@ func classify(where string, err error) error {
 	if errors.Is(err, excelize.ErrMaxRows) {
 		return tooLarge("the sheet has more rows than Excel allows", excelize.TotalRows, err)
 	}
+	if errors.Is(err, excelize.ErrColumnNumber) {
+		return tooLarge(fmt.Sprintf("the sheet has more columns than Excel allows (%d)", excelize.MaxColumns), excelize.MaxColumns, err)
+	}
 	if strings.Contains(err.Error(), "unzip size exceeds") {
 		return tooLarge("the unpacked workbook exceeds the size limit", 0, err)
 	}
@@ -261,6 +325,7 @@ type excelBook struct {
 	sheets   []SheetInfo
 	date1904 bool
 	maxRows  int
+	lastRows map[string]int // from prescan: sheet name (lower case) -> number of its last row
 }
 
 func (b *excelBook) Sheets() []SheetInfo { return append([]SheetInfo(nil), b.sheets...) }
@@ -290,6 +355,11 @@ func (b *excelBook) Rows(ctx context.Context, sheet string) (RowIter, error) {
 	if !listed {
 		return nil, &Error{Code: validate.FileNoSheet, Detail: fmt.Sprintf("no sheet named %q", sheet), Args: validate.Args{"what": sheet}}
 	}
+	// The prescan numbered the rows already: a sheet beyond the limit fails now rather than
+	// after a million rows have been read and checked.
+	if last := b.lastRows[strings.ToLower(sheet)]; last > b.maxRows {
+		return nil, tooLarge(fmt.Sprintf("the sheet has rows up to row %d, beyond the limit of %d", last, b.maxRows), int64(b.maxRows), nil)
+	}
 	var rows *excelize.Rows
 	if err := guard("opening a sheet", func() error {
 		var err error
@@ -298,7 +368,8 @@ func (b *excelBook) Rows(ctx context.Context, sheet string) (RowIter, error) {
 	}); err != nil {
 		return nil, classify("opening sheet "+sheet, err)
 	}
-	return &excelRows{ctx: ctx, rows: rows, maxRows: b.maxRows, opt: excelize.Options{RawCellValue: true}}, nil
+	return &excelRows{ctx: ctx, rows: rows, maxRows: b.maxRows, lastRow: b.lastRows[strings.ToLower(sheet)],
+		opt: excelize.Options{RawCellValue: true}}, nil
 }
 
 // excelRows adapts *excelize.Rows to RowIter.
@@ -312,6 +383,7 @@ type excelRows struct {
 	rows    *excelize.Rows
 	opt     excelize.Options
 	maxRows int
+	lastRow int // the last row number the prescan found in the sheet's XML (0 = unknown)
 	num     int // spreadsheet row number: excelize's Nth Next() is row N, gaps included
 	cells   []Cell
 	err     error
@@ -345,6 +417,12 @@ func (it *excelRows) Next() bool {
 			return it.fail(classify(fmt.Sprintf("row %d", it.num+1), err))
 		}
 		if !ok {
+			if it.num < it.lastRow {
+				// excelize stopped before the last row: its XML decoder met an error, which it
+				// does not report (see rowscan.go).
+				return it.fail(corrupt(fmt.Sprintf("the sheet's XML is malformed after row %d: the rows after it, up to row %d, cannot be read",
+					it.num, it.lastRow), nil))
+			}
 			it.done = true
 			return false
 		}

@@ -32,7 +32,14 @@ func NormalizeHeader(s string) string {
 		}
 		b.WriteRune(unicode.ToLower(r))
 	}
-	return b.String()
+	out := b.String()
+	if !isASCII(out) {
+		// Removing a format character between a letter and a combining mark ("e", ZWSP,
+		// U+0301) or lower-casing can leave a string that is no longer NFC: compose again, so
+		// that the result is a fixed point (FuzzHeader).
+		out = norm.NFC.String(out)
+	}
+	return out
 }
 
 func isASCII(s string) bool {
