@@ -14,6 +14,7 @@
 package ledger
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -27,6 +28,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -260,9 +262,13 @@ func (l *Ledger) Commit(ctx context.Context, fileID string, changes []Change, st
 	if err != nil {
 		return fmt.Errorf("ledger: encode file state: %w", err)
 	}
+	// Keys are HMACs, so a file's keys arrive in random order; bbolt splits pages on every
+	// random insert, which made a 200k-key commit take 23 s. In key order it is 0.4 s.
+	sorted := slices.Clone(changes)
+	slices.SortStableFunc(sorted, func(a, b Change) int { return bytes.Compare(a.Key[:], b.Key[:]) })
 	err = l.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketKeys)
-		for _, c := range changes {
+		for _, c := range sorted {
 			if err := b.Put(c.Key[:], encodeEntry(id, c.Row, c.Delete)); err != nil {
 				return err
 			}

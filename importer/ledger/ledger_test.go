@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -127,5 +128,29 @@ func BenchmarkHasherKey(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		_ = h.Key("15108695088", date, "BNT03")
+	}
+}
+
+// BenchmarkCommit100k: one file's 100,000 keys in one commit (keys are HMACs: random order).
+func BenchmarkCommit100k(b *testing.B) {
+	ctx := context.Background()
+	h := NewHasher(make([]byte, 32))
+	changes := make([]Change, 100_000)
+	for i := range changes {
+		changes[i] = Change{Key: h.Key(fmt.Sprintf("%011d", i), []byte("2026-01-01"), "BNT03"), Row: i + 2}
+	}
+	for b.Loop() {
+		b.StopTimer()
+		l, err := Open(ctx, b.TempDir(), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := l.Commit(ctx, "0123456789abcdef", changes, FileState{}); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		l.Close()
+		b.StartTimer()
 	}
 }
