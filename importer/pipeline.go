@@ -245,6 +245,11 @@ func readRows(ctx context.Context, f *os.File, size int64, in Input, o Options, 
 
 	chk := o.Check
 	chk.Date1904 = book.Date1904()
+	hdr := sheet.Header()
+	for col := validate.Column(0); col < validate.NumColumns; col++ {
+		chk.Absent[col] = !hdr.Has(col)
+	}
+	rep.Findings = append(rep.Findings, validate.FileLevelMissing(chk.Absent)...)
 	checker, err := validate.NewChecker(chk)
 	if err != nil {
 		return operational("checker: %w", err)

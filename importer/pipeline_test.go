@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -284,5 +285,58 @@ func TestLogsAndReportsNeverCarryIDsOrNames(t *testing.T) {
 	}
 	if fx.logBuf.Len() == 0 {
 		t.Error("nothing logged")
+	}
+}
+
+// TestAbsentRecommendedColumnWarnsOnce: a file without the batch and vaccinator columns gets
+// batch.missing and vaccinator.missing once for the file, not once per row; a file that has the
+// column but leaves a cell blank still gets the warning on that row.
+func TestAbsentRecommendedColumnWarnsOnce(t *testing.T) {
+	dir := t.TempDir()
+	f := excelize.NewFile()
+	f.SetSheetName("Sheet1", "Vaksinasjoner")
+	f.SetSheetRow("Vaksinasjoner", "A1", &[]any{"Fødselsnummer", "Vaksinasjonsdato", "Vaksinekode"})
+	for i, id := range []string{fnrA, fnrB, fnrC} {
+		f.SetSheetRow("Vaksinasjoner", fmt.Sprintf("A%d", i+2), &[]any{id, "01.11.2026", "BNT03"})
+	}
+	noCols := filepath.Join(dir, "uten-batch.xlsx")
+	if err := f.SaveAs(noCols); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	blank := writeBook(t, dir, "tom-batch.xlsx",
+		[]any{fnrA, "", "01.11.2026", "BNT03", 1, "", "", "", "", "", ""},
+		[]any{fnrB, "", "01.11.2026", "BNT03", 1, "AB12", "1234567", "", "", "", ""})
+
+	tests := []struct {
+		path     string
+		batchRow []int // rows of batch.missing (0 = file level)
+		hprRow   []int
+	}{
+		{noCols, []int{0}, []int{0}},
+		{blank, []int{2}, []int{2}},
+	}
+	for _, tt := range tests {
+		t.Run(filepath.Base(tt.path), func(t *testing.T) {
+			rep, err := Validate(context.Background(), Input{Path: tt.path, Name: filepath.Base(tt.path)}, testOptions(zerolog.Nop()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var batch, hpr []int
+			for _, f := range rep.Findings {
+				switch f.Code {
+				case validate.BatchMissing:
+					batch = append(batch, f.Row)
+				case validate.VaccinatorMissing:
+					hpr = append(hpr, f.Row)
+				}
+			}
+			if fmt.Sprint(batch) != fmt.Sprint(tt.batchRow) || fmt.Sprint(hpr) != fmt.Sprint(tt.hprRow) {
+				t.Fatalf("batch.missing rows %v, vaccinator.missing rows %v; want %v and %v", batch, hpr, tt.batchRow, tt.hprRow)
+			}
+			if rep.Stats.Registered == 0 || rep.Status != report.StatusAcceptedWithWarnings {
+				t.Fatalf("status %s, stats %+v", rep.Status, rep.Stats)
+			}
+		})
 	}
 }

@@ -30,6 +30,11 @@ type Options struct {
 	// SkipDUFCheckDigits turns the assumed DUF check-digit rule off (config duf-check-digits =
 	// false). The zero value keeps it on, as the default must be (validation-rules.md).
 	SkipDUFCheckDigits bool
+	// Absent marks columns the file does not have at all. For an absent recommended column
+	// (batch, vaccinator_hpr) the caller reports batch.missing / vaccinator.missing once for the
+	// file (FileLevelMissing) instead of once per row, so that a million-row file without a
+	// batch column does not carry a million identical warnings.
+	Absent [NumColumns]bool
 }
 
 // ErrOptions is returned by NewChecker for unusable options.
@@ -425,12 +430,12 @@ func (c *Checker) Check(row *Row, out []Finding) (Record, []Finding) {
 		}
 	}
 	rec.Batch = text(ColBatch)
-	if rec.Batch == "" && !skip[ColBatch] {
+	if rec.Batch == "" && !skip[ColBatch] && !c.o.Absent[ColBatch] {
 		f.add(ColBatch, BatchMissing, SeverityWarning, nil)
 	}
 	rules.Batch = rec.Batch
 	rec.VaccinatorHPR = stripZeroFraction(text(ColVaccinatorHPR))
-	if rec.VaccinatorHPR == "" && !skip[ColVaccinatorHPR] {
+	if rec.VaccinatorHPR == "" && !skip[ColVaccinatorHPR] && !c.o.Absent[ColVaccinatorHPR] {
 		f.add(ColVaccinatorHPR, VaccinatorMissing, SeverityWarning, nil)
 	}
 	rules.VaccinatorHPR = rec.VaccinatorHPR
@@ -490,4 +495,19 @@ func colIndex(key string) int {
 		return int(NumColumns)
 	}
 	return int(c)
+}
+
+// FileLevelMissing returns the file-level warnings for absent recommended columns (Row 0): the
+// per-row batch.missing / vaccinator.missing that Options.Absent suppresses, said once.
+func FileLevelMissing(absent [NumColumns]bool) []Finding {
+	var out []Finding
+	for _, m := range []struct {
+		col  Column
+		code Code
+	}{{ColBatch, BatchMissing}, {ColVaccinatorHPR, VaccinatorMissing}} {
+		if absent[m.col] {
+			out = append(out, Finding{Column: m.col.Key(), Code: m.code, Severity: SeverityWarning})
+		}
+	}
+	return out
 }

@@ -24,6 +24,8 @@ func Localize(lang string, f *Finding) {
 		key += "#duf"
 	case f.Code == IDFormat && f.Args["digits"] == "10":
 		key += "#ten"
+	case (f.Code == BatchMissing || f.Code == VaccinatorMissing) && f.Row == 0:
+		key += "#column" // the file has no such column (FileLevelMissing)
 	}
 	tmpl := message(en, key)
 	if tmpl == "" {
@@ -171,10 +173,14 @@ func messageNB(key string) string {
 		return "Dosenummeret «{value}» er ikke et helt tall fra 1 til 20. Skriv dosenummeret som et tall, for eksempel 1."
 	case "batch.missing":
 		return "Batchnummer mangler. Raden blir registrert, men fyll inn batchnummeret om du har det."
+	case "batch.missing#column":
+		return "Filen har ingen kolonne for batchnummer. Radene blir registrert, men legg til kolonnen «Batchnummer» neste gang."
 	case "batch.format":
 		return "Batchnummeret «{value}» er for langt (over 40 tegn) eller har ugyldige tegn. Bruk bare bokstaver, siffer, mellomrom, -, / og punktum."
 	case "vaccinator.missing":
 		return "HPR-nummer for vaksinatør mangler. Raden blir registrert, men fyll inn HPR-nummeret om du har det."
+	case "vaccinator.missing#column":
+		return "Filen har ingen kolonne for vaksinatørens HPR-nummer. Radene blir registrert, men legg til kolonnen «Vaksinatør HPR-nummer» neste gang."
 	case "vaccinator.format":
 		return "HPR-nummeret «{value}» er ikke gyldig. Det skal være 1 til 9 siffer."
 	case "unit.format":
@@ -279,10 +285,14 @@ func messageEN(key string) string {
 		return "The dose number \"{value}\" is not a whole number from 1 to 20. Write the dose number as a number, for example 1."
 	case "batch.missing":
 		return "The batch number is missing. The row is registered, but enter the batch number if you have it."
+	case "batch.missing#column":
+		return "The file has no batch number column. The rows are registered, but add the column \"Batchnummer\" next time."
 	case "batch.format":
 		return "The batch number \"{value}\" is too long (over 40 characters) or has invalid characters. Use only letters, digits, spaces, -, / and full stops."
 	case "vaccinator.missing":
 		return "The vaccinator's HPR number is missing. The row is registered, but enter the HPR number if you have it."
+	case "vaccinator.missing#column":
+		return "The file has no column for the vaccinator's HPR number. The rows are registered, but add the column \"Vaksinatør HPR-nummer\" next time."
 	case "vaccinator.format":
 		return "The HPR number \"{value}\" is not valid. It must be 1 to 9 digits."
 	case "unit.format":

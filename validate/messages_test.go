@@ -122,3 +122,21 @@ func TestLocalizeCheckedRows(t *testing.T) {
 		t.Errorf("%q", out[1].Message)
 	}
 }
+
+// TestFileLevelMissingMessages: the once-per-file warnings for absent columns say so.
+func TestFileLevelMissingMessages(t *testing.T) {
+	var absent [NumColumns]bool
+	absent[ColBatch], absent[ColVaccinatorHPR] = true, true
+	fs := FileLevelMissing(absent)
+	if len(fs) != 2 {
+		t.Fatalf("%+v", fs)
+	}
+	for _, lang := range []string{"nb", "en"} {
+		for i := range fs {
+			Localize(lang, &fs[i])
+			if fs[i].Row != 0 || fs[i].Severity != SeverityWarning || !strings.Contains(strings.ToLower(fs[i].Message), "kolonne") && !strings.Contains(fs[i].Message, "column") {
+				t.Errorf("%s: %+v", lang, fs[i])
+			}
+		}
+	}
+}
