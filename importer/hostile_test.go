@@ -10,10 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"runtime/metrics"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +21,8 @@ import (
 	"github.com/fhi/sysvak-import/importer/report"
 	"github.com/fhi/sysvak-import/internal/secret"
 	"github.com/fhi/sysvak-import/validate"
+
+	"github.com/fhi/sysvak-import/internal/heapwatch"
 )
 
 // The hostile-input corpus (issue 7, fixtures/hostile): every file must end with its code within
@@ -365,7 +364,7 @@ func TestHostileSequence(t *testing.T) {
 	valid := writeBook(t, dir, "valid.xlsx", []any{fnrA, "Test", "17.05.2025", "BNT03", 1, "FK1234"})
 	for _, c := range cases {
 		path := hostileFile(t, c)
-		peak := watchHeap()
+		peak := heapwatch.Start()
 		start := time.Now()
 		rep, err := im.Import(ctx, Input{Path: path, Name: c.Name, Passwords: passwords(c)})
 		took := time.Since(start)
@@ -406,46 +405,5 @@ func TestHostileSequence(t *testing.T) {
 		if strings.HasPrefix(e.Name(), ".tmp-") {
 			t.Errorf("temporary output left: %s", e.Name())
 		}
-	}
-}
-
-// watchHeap samples the live heap until the returned function is called, which returns the
-// peak growth over the heap at the start (after a GC).
-func watchHeap() func() uint64 {
-	runtime.GC()
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	read := func() uint64 { metrics.Read(sample); return sample[0].Value.Uint64() }
-	base := read()
-	var (
-		mu   sync.Mutex
-		peak = base
-		stop = make(chan struct{})
-		done = make(chan struct{})
-	)
-	go func() {
-		defer close(done)
-		tk := time.NewTicker(5 * time.Millisecond)
-		defer tk.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tk.C:
-				v := read()
-				mu.Lock()
-				peak = max(peak, v)
-				mu.Unlock()
-			}
-		}
-	}()
-	return func() uint64 {
-		close(stop)
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		if v := read(); v > peak {
-			peak = v
-		}
-		return peak - base
 	}
 }

@@ -1,20 +1,19 @@
 package mailbox
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/fhi/sysvak-import/fixtures/hostile"
 	"github.com/fhi/sysvak-import/fixtures/mail/mailgen"
 	"github.com/fhi/sysvak-import/mailbox/spool"
+
+	"github.com/fhi/sysvak-import/internal/imaptest"
 )
 
 // Faults and hostile input at the poller level (issue 7): hostile messages are rejected (or,
@@ -133,15 +132,15 @@ func TestDropMidFetch(t *testing.T) {
 			data := mailgen.Content("zip", 77, 3<<20)
 			raw := mailgen.Message{Subject: "stor fil", Attachments: []mailgen.Attachment{{Name: "stor.xlsx", Data: data}}}.Bytes()
 			e.append("INBOX", raw)
-			px := newFetchCutProxy(t, e.h.Addr(), 256<<10)
+			px := imaptest.NewFetchCutProxy(t, e.h.Addr(), 256<<10)
 			p := e.poller(func(c *Config) { c.Addr = px.Addr() })
 
 			_, err := p.PollOnce(context.Background())
 			if !errors.Is(err, ErrIMAP) {
 				t.Fatalf("PollOnce through a connection dropped mid-fetch: %v, want ErrIMAP", err)
 			}
-			if px.cuts.Load() != 1 {
-				t.Fatalf("the proxy cut %d connections", px.cuts.Load())
+			if px.Cuts() != 1 {
+				t.Fatalf("the proxy cut %d connections", px.Cuts())
 			}
 			t.Logf("first pass: %v", err)
 			if n := len(e.entries()); n != 0 {
@@ -167,88 +166,5 @@ func TestDropMidFetch(t *testing.T) {
 			}
 			assertSpoolClean(t, e.state)
 		})
-	}
-}
-
-// fetchCutProxy forwards IMAP connections and, once, closes the connection after the server has
-// sent limit bytes following a FETCH command: the drop lands in the middle of a message body.
-type fetchCutProxy struct {
-	ln     net.Listener
-	target string
-	limit  int64
-	cuts   atomic.Int32
-}
-
-func newFetchCutProxy(t testing.TB, target string, limit int64) *fetchCutProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &fetchCutProxy{ln: ln, target: target, limit: limit}
-	go p.serve()
-	t.Cleanup(func() { ln.Close() })
-	return p
-}
-
-func (p *fetchCutProxy) Addr() string { return p.ln.Addr().String() }
-
-func (p *fetchCutProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		var fetching atomic.Bool
-		cut := p.cuts.Load() == 0
-		go func() { // client -> server: watch for FETCH
-			buf := make([]byte, 32<<10)
-			for {
-				n, err := c.Read(buf)
-				if n > 0 {
-					if bytes.Contains(bytes.ToUpper(buf[:n]), []byte(" FETCH ")) {
-						fetching.Store(true)
-					}
-					if _, werr := s.Write(buf[:n]); werr != nil {
-						break
-					}
-				}
-				if err != nil {
-					break
-				}
-			}
-			s.Close()
-		}()
-		go func() { // server -> client: cut after limit bytes of a FETCH response
-			buf := make([]byte, 16<<10)
-			var sent int64
-			for {
-				n, err := s.Read(buf)
-				if n > 0 {
-					if cut && fetching.Load() {
-						if sent+int64(n) > p.limit {
-							n = int(p.limit - sent)
-							c.Write(buf[:n])
-							p.cuts.Add(1)
-							c.Close()
-							s.Close()
-							return
-						}
-						sent += int64(n)
-					}
-					if _, werr := c.Write(buf[:n]); werr != nil {
-						break
-					}
-				}
-				if err != nil {
-					break
-				}
-			}
-			c.Close()
-		}()
 	}
 }

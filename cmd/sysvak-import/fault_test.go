@@ -5,12 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -325,7 +323,7 @@ func TestFaultLedgerLocked(t *testing.T) {
 type pollSetup struct {
 	dir, state, out string
 	admin           *imaptest.Client
-	proxy           *cutProxy
+	proxy           *imaptest.FetchCutProxy
 	env             map[string]string
 	args            []string
 }
@@ -335,7 +333,7 @@ func newPollSetup(t *testing.T, attachment []byte, cutAfter int64) *pollSetup {
 	u, p := srv.NewUser(t)
 	s := &pollSetup{dir: t.TempDir(), admin: imaptest.Login(t, srv.Addr(), u, p), env: map[string]string{"SYSVAK_IMAP_PASSWORD": p}}
 	s.state, s.out = filepath.Join(s.dir, "state"), filepath.Join(s.dir, "out")
-	s.proxy = newCutProxy(t, srv.Addr(), cutAfter)
+	s.proxy = imaptest.NewFetchCutProxy(t, srv.Addr(), cutAfter)
 	msg := mailgen.Message{Subject: "vaksiner", Attachments: []mailgen.Attachment{{Name: "vaksiner.xlsx", Data: attachment}}}.Bytes()
 	if err := s.admin.Append("INBOX", msg); err != nil {
 		t.Fatal(err)
@@ -369,7 +367,7 @@ func TestFaultIMAPDropMidFetch(t *testing.T) {
 	}
 	r := runCLI(t, s.env, s.args...)
 	checkOperational(t, r, "imap")
-	if s.proxy.cuts.Load() == 0 {
+	if s.proxy.Cuts() == 0 {
 		t.Fatal("the proxy did not cut the connection")
 	}
 	assertNoPartialOutput(t, s.out)
@@ -455,88 +453,6 @@ func TestFaultPollLedgerLocked(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(s.out, fileID(data), "report.json"))
 	if err != nil || json.Unmarshal(b, &rep) != nil || rep.Status != "accepted" {
 		t.Fatalf("report of the spooled file: %v %s", err, b)
-	}
-}
-
-// cutProxy forwards TCP connections to target; the first connection that sends a FETCH is
-// closed after the server has sent limit bytes of the answer (limit < 0: never).
-type cutProxy struct {
-	ln     net.Listener
-	target string
-	limit  int64
-	cuts   atomic.Int32
-}
-
-func newCutProxy(t *testing.T, target string, limit int64) *cutProxy {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &cutProxy{ln: ln, target: target, limit: limit}
-	go p.serve()
-	t.Cleanup(func() { ln.Close() })
-	return p
-}
-
-func (p *cutProxy) Addr() string { return p.ln.Addr().String() }
-
-func (p *cutProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		var fetching atomic.Bool
-		cut := p.limit >= 0 && p.cuts.Load() == 0
-		go func() {
-			buf := make([]byte, 32<<10)
-			for {
-				n, err := c.Read(buf)
-				if n > 0 {
-					if bytes.Contains(bytes.ToUpper(buf[:n]), []byte(" FETCH ")) {
-						fetching.Store(true)
-					}
-					if _, werr := s.Write(buf[:n]); werr != nil {
-						break
-					}
-				}
-				if err != nil {
-					break
-				}
-			}
-			s.Close()
-		}()
-		go func() {
-			buf := make([]byte, 16<<10)
-			var sent int64
-			for {
-				n, err := s.Read(buf)
-				if n > 0 {
-					if cut && fetching.Load() {
-						if sent+int64(n) > p.limit {
-							c.Write(buf[:p.limit-sent])
-							p.cuts.Add(1)
-							c.Close()
-							s.Close()
-							return
-						}
-						sent += int64(n)
-					}
-					if _, werr := c.Write(buf[:n]); werr != nil {
-						break
-					}
-				}
-				if err != nil {
-					break
-				}
-			}
-			c.Close()
-		}()
 	}
 }
 

@@ -1,9 +1,11 @@
 package imaptest
 
 import (
+	"bytes"
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 )
 
 // DropProxy is a TCP proxy on 127.0.0.1 that can drop every connection at once (the "server
@@ -60,4 +62,94 @@ func (p *DropProxy) DropAll() int {
 	}
 	p.conns = nil
 	return n
+}
+
+// FetchCutProxy forwards IMAP connections to target and, once, closes the first connection that
+// sends a FETCH after the server has sent limit bytes of the answer: the drop lands in the middle
+// of a message body (the "server drops the connection mid-fetch" tests). limit < 0 never cuts.
+type FetchCutProxy struct {
+	ln     net.Listener
+	target string
+	limit  int64
+	cuts   atomic.Int32
+}
+
+// NewFetchCutProxy starts a proxy to target for the test and stops it when the test ends.
+func NewFetchCutProxy(tb TB, target string, limit int64) *FetchCutProxy {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := &FetchCutProxy{ln: ln, target: target, limit: limit}
+	go p.serve()
+	tb.Cleanup(func() { ln.Close() })
+	return p
+}
+
+// Addr is the proxy's host:port.
+func (p *FetchCutProxy) Addr() string { return p.ln.Addr().String() }
+
+// Cuts is how many connections the proxy has cut (0 or 1).
+func (p *FetchCutProxy) Cuts() int { return int(p.cuts.Load()) }
+
+func (p *FetchCutProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		s, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		var fetching atomic.Bool
+		cut := p.limit >= 0 && p.cuts.Load() == 0
+		go func() { // client -> server: watch for FETCH
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := c.Read(buf)
+				if n > 0 {
+					if bytes.Contains(bytes.ToUpper(buf[:n]), []byte(" FETCH ")) {
+						fetching.Store(true)
+					}
+					if _, werr := s.Write(buf[:n]); werr != nil {
+						break
+					}
+				}
+				if err != nil {
+					break
+				}
+			}
+			s.Close()
+		}()
+		go func() { // server -> client: cut after limit bytes of a FETCH response
+			buf := make([]byte, 16<<10)
+			var sent int64
+			for {
+				n, err := s.Read(buf)
+				if n > 0 {
+					if cut && fetching.Load() {
+						if sent+int64(n) > p.limit {
+							n = int(p.limit - sent)
+							c.Write(buf[:n])
+							p.cuts.Add(1)
+							c.Close()
+							s.Close()
+							return
+						}
+						sent += int64(n)
+					}
+					if _, werr := c.Write(buf[:n]); werr != nil {
+						break
+					}
+				}
+				if err != nil {
+					break
+				}
+			}
+			c.Close()
+		}()
+	}
 }

@@ -8,15 +8,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/metrics"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/fhi/sysvak-import/fixtures/hostile"
 	"github.com/fhi/sysvak-import/validate"
+
+	"github.com/fhi/sysvak-import/internal/heapwatch"
 )
 
 // Hostile e-mails (issue 7, fixtures/hostile): each message ends within seconds and bounded
@@ -56,7 +55,7 @@ func TestHostileMails(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			peak := watchHeap()
+			peak := heapwatch.Start()
 			start := time.Now()
 			atts, skipped, err := Extract(context.Background(), f, lim, MagicSniffer, tmp)
 			took := time.Since(start)
@@ -193,41 +192,3 @@ func materialize(t *testing.T, c hostile.Case) string {
 }
 
 func hexSHA(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
-
-// watchHeap samples the heap until the returned function is called, which returns the peak
-// growth over the heap at the start (after a GC).
-func watchHeap() func() uint64 {
-	runtime.GC()
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	read := func() uint64 { metrics.Read(sample); return sample[0].Value.Uint64() }
-	base := read()
-	var (
-		mu   sync.Mutex
-		peak = base
-		stop = make(chan struct{})
-		done = make(chan struct{})
-	)
-	go func() {
-		defer close(done)
-		tk := time.NewTicker(5 * time.Millisecond)
-		defer tk.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tk.C:
-				v := read()
-				mu.Lock()
-				peak = max(peak, v)
-				mu.Unlock()
-			}
-		}
-	}()
-	return func() uint64 {
-		close(stop)
-		<-done
-		mu.Lock()
-		defer mu.Unlock()
-		return max(peak, read()) - base
-	}
-}
