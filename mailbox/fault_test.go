@@ -37,6 +37,7 @@ func TestHostileMailsPoll(t *testing.T) {
 	for _, c := range cases {
 		p, err := c.Materialize(dir)
 		if err != nil {
+			hostile.SkipWithoutSpace(t, err)
 			t.Fatal(err)
 		}
 		raw, err := os.ReadFile(p)
