@@ -208,14 +208,15 @@ func checkPart(ctx context.Context, zf *zip.File, want string, rows *rowScanner)
 	if rows != nil {
 		rows.finish()
 	}
-	if !endsWithClose(tail.buf[:tail.n], want) {
+	if !EndsWithClose(tail.buf[:tail.n], want) {
 		return corrupt(fmt.Sprintf("the XML of part %s is incomplete", zf.Name), nil)
 	}
 	return nil
 }
 
-// endsWithClose reports whether b, after trailing whitespace, ends with </want> or </p:want>.
-func endsWithClose(b []byte, want string) bool {
+// EndsWithClose reports whether b, after trailing whitespace, ends with </want> or </p:want>:
+// the check that a part's XML was not cut short (shared by both readers).
+func EndsWithClose(b []byte, want string) bool {
 	b = bytes.TrimRight(b, " \t\r\n")
 	if !bytes.HasSuffix(b, []byte(">")) {
 		return false

@@ -324,8 +324,8 @@ func TestEndsWithClose(t *testing.T) {
 		{"</sheetData>", false},
 	}
 	for _, tt := range tests {
-		if got := endsWithClose([]byte(tt.in), "worksheet"); got != tt.want {
-			t.Errorf("endsWithClose(%q) = %v", tt.in, got)
+		if got := EndsWithClose([]byte(tt.in), "worksheet"); got != tt.want {
+			t.Errorf("EndsWithClose(%q) = %v", tt.in, got)
 		}
 	}
 	var tw tailWriter
@@ -333,7 +333,7 @@ func TestEndsWithClose(t *testing.T) {
 		tw.Write([]byte("abc"))
 	}
 	tw.Write([]byte("</worksheet>"))
-	if !endsWithClose(tw.buf[:tw.n], "worksheet") || tw.n != len(tw.buf) {
+	if !EndsWithClose(tw.buf[:tw.n], "worksheet") || tw.n != len(tw.buf) {
 		t.Errorf("tailWriter kept %q", tw.buf[:tw.n])
 	}
 }

@@ -376,7 +376,7 @@ func checkTail(ctx context.Context, zf *zip.File, want string) error {
 		}
 		return err
 	}
-	if !endsWithClose(tail, want) {
+	if !workbook.EndsWithClose(tail, want) {
 		return unsupported("a worksheet part that does not end with its closing tag")
 	}
 	return nil

@@ -140,24 +140,6 @@ func (s *scanner) drainTail() ([]byte, error) {
 	return tail, nil
 }
 
-// endsWithClose is the check of workbook's prescan: after trailing whitespace the part ends
-// with </want> or </p:want>.
-func endsWithClose(b []byte, want string) bool {
-	b = bytes.TrimRight(b, " \t\r\n")
-	if !bytes.HasSuffix(b, []byte(">")) {
-		return false
-	}
-	i := bytes.LastIndex(b, []byte("</"))
-	if i < 0 {
-		return false
-	}
-	name := b[i+2 : len(b)-1]
-	if j := bytes.IndexByte(name, ':'); j >= 0 {
-		name = name[j+1:]
-	}
-	return string(bytes.TrimSpace(name)) == want
-}
-
 const (
 	tOther = iota
 	tShared
@@ -284,7 +266,7 @@ func (it *rowIter) finishTail() error {
 	if err != nil {
 		return err
 	}
-	if !endsWithClose(tail, "worksheet") {
+	if !workbook.EndsWithClose(tail, "worksheet") {
 		return unsupported("the worksheet part does not end with </worksheet>")
 	}
 	return nil
