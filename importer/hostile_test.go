@@ -66,20 +66,6 @@ type hostileResult struct {
 
 const resultPrefix = "HOSTILE-RESULT "
 
-func hostileFile(t *testing.T, c hostile.Case) string {
-	t.Helper()
-	dir := hostile.CacheDir()
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	p, err := c.Materialize(dir)
-	if err != nil {
-		hostile.SkipWithoutSpace(t, err)
-		t.Fatal(err)
-	}
-	return p
-}
-
 func fileCode(rep *report.Report) string {
 	for _, f := range rep.FileFindings() {
 		if f.Severity == validate.SeverityError {
@@ -186,7 +172,7 @@ func TestHostileFiles(t *testing.T) {
 			if c.Heavy && testing.Short() {
 				t.Skip("heavy case; skipped with -short")
 			}
-			path := hostileFile(t, c)
+			path := c.Path(t)
 			before := fingerprint(t, path)
 			sandbox := t.TempDir()
 			for _, d := range []string{"tmp", "home", "cwd"} {
@@ -364,7 +350,7 @@ func TestHostileSequence(t *testing.T) {
 	}
 	valid := writeBook(t, dir, "valid.xlsx", []any{fnrA, "Test", "17.05.2025", "BNT03", 1, "FK1234"})
 	for _, c := range cases {
-		path := hostileFile(t, c)
+		path := c.Path(t)
 		peak := heapwatch.Start()
 		start := time.Now()
 		rep, err := im.Import(ctx, Input{Path: path, Name: c.Name, Passwords: passwords(c)})

@@ -30,17 +30,8 @@ func TestHostileMailsPoll(t *testing.T) {
 		}
 		cases = append(cases, c)
 	}
-	dir := hostile.CacheDir()
-	if dir == "" {
-		dir = t.TempDir()
-	}
 	for _, c := range cases {
-		p, err := c.Materialize(dir)
-		if err != nil {
-			hostile.SkipWithoutSpace(t, err)
-			t.Fatal(err)
-		}
-		raw, err := os.ReadFile(p)
+		raw, err := os.ReadFile(c.Path(t))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -462,10 +462,6 @@ func TestFaultPollLedgerLocked(t *testing.T) {
 func TestHostileCLIRun(t *testing.T) {
 	var files []string
 	want := map[string]string{}
-	dir := hostile.CacheDir()
-	if dir == "" {
-		dir = t.TempDir()
-	}
 	pwFile := filepath.Join(t.TempDir(), "pw.txt")
 	if err := os.WriteFile(pwFile, []byte(hostile.Password+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -477,12 +473,7 @@ func TestHostileCLIRun(t *testing.T) {
 		if len(c.Passwords) > 0 && c.Passwords[0] != hostile.Password {
 			continue // the CLI takes one password file
 		}
-		p, err := c.Materialize(dir)
-		if err != nil {
-			hostile.SkipWithoutSpace(t, err)
-			t.Fatal(err)
-		}
-		files = append(files, p)
+		files = append(files, c.Path(t))
 		want[c.Name] = string(c.Want)
 	}
 	sandbox := t.TempDir()

@@ -44,7 +44,7 @@ func TestHostileMails(t *testing.T) {
 			if c.Heavy && testing.Short() {
 				t.Skip("heavy case; skipped with -short")
 			}
-			path := materialize(t, c)
+			path := c.Path(t)
 			root := t.TempDir()
 			tmp := filepath.Join(root, "tmp")
 			if err := os.Mkdir(tmp, 0o700); err != nil {
@@ -131,7 +131,7 @@ func TestHostileMailsSourceDrop(t *testing.T) {
 		if c.Heavy && testing.Short() {
 			continue
 		}
-		path := materialize(t, c)
+		path := c.Path(t)
 		fi, err := os.Stat(path)
 		if err != nil {
 			t.Fatal(err)
@@ -177,19 +177,5 @@ type connReset struct{}
 func (connReset) Error() string { return "connection reset by peer" }
 
 var errConnReset = connReset{}
-
-func materialize(t *testing.T, c hostile.Case) string {
-	t.Helper()
-	dir := hostile.CacheDir()
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	p, err := c.Materialize(dir)
-	if err != nil {
-		hostile.SkipWithoutSpace(t, err)
-		t.Fatal(err)
-	}
-	return p
-}
 
 func hexSHA(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
