@@ -30,23 +30,31 @@ func NewDropProxy(tb TB, target string) *DropProxy {
 	return p
 }
 
-func (p *DropProxy) serve() {
+// forward accepts connections on ln until it is closed, dials target for each, and hands the
+// pair (client, server) to handle.
+func forward(ln net.Listener, target string, handle func(c, s net.Conn)) {
 	for {
-		c, err := p.ln.Accept()
+		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
-		s, err := net.Dial("tcp", p.target)
+		s, err := net.Dial("tcp", target)
 		if err != nil {
 			c.Close()
 			continue
 		}
+		handle(c, s)
+	}
+}
+
+func (p *DropProxy) serve() {
+	forward(p.ln, p.target, func(c, s net.Conn) {
 		p.mu.Lock()
 		p.conns = append(p.conns, c, s)
 		p.mu.Unlock()
 		go func() { _, _ = io.Copy(s, c); s.Close() }()
 		go func() { _, _ = io.Copy(c, s); c.Close() }()
-	}
+	})
 }
 
 // Addr is the proxy's host:port.
@@ -94,16 +102,7 @@ func (p *FetchCutProxy) Addr() string { return p.ln.Addr().String() }
 func (p *FetchCutProxy) Cuts() int { return int(p.cuts.Load()) }
 
 func (p *FetchCutProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		s, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
+	forward(p.ln, p.target, func(c, s net.Conn) {
 		var fetching atomic.Bool
 		cut := p.limit >= 0 && p.cuts.Load() == 0
 		go func() { // client -> server: watch for FETCH
@@ -151,5 +150,5 @@ func (p *FetchCutProxy) serve() {
 			}
 			c.Close()
 		}()
-	}
+	})
 }
