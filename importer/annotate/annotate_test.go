@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/fhi/sysvak-import/importer/template/xlsxtest"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -230,7 +232,7 @@ func TestAnnotate(t *testing.T) {
 
 			// Sheets: Funn first and active, the others in their order after it.
 			wantSheets := append([]string{SheetFindings}, orig.GetSheetList()...)
-			if got := cp.GetSheetList(); !equal(got, wantSheets) {
+			if got := cp.GetSheetList(); !slices.Equal(got, wantSheets) {
 				t.Fatalf("sheets = %q, want %q", got, wantSheets)
 			}
 			if i := cp.GetActiveSheetIndex(); i != 0 {
@@ -272,7 +274,7 @@ func TestAnnotate(t *testing.T) {
 			}
 			comments := commentMap(t, cp, sheet)
 			for ref, sev := range bySev {
-				st := style(t, cp, sheet, ref)
+				st := xlsxtest.CellStyle(t, cp, sheet, ref)
 				want := FillWarning
 				if sev == validate.SeverityError {
 					want = FillError
@@ -281,7 +283,7 @@ func TestAnnotate(t *testing.T) {
 					t.Errorf("%s fill = %+v, want %s (%s)", ref, st.Fill, want, sev)
 				}
 				// The rest of the style is the original's: number format and font.
-				o := style(t, orig, sheet, ref)
+				o := xlsxtest.CellStyle(t, orig, sheet, ref)
 				if st.NumFmt != o.NumFmt || deref(st.CustomNumFmt) != deref(o.CustomNumFmt) {
 					t.Errorf("%s number format %d/%q, want original %d/%q", ref, st.NumFmt, deref(st.CustomNumFmt), o.NumFmt, deref(o.CustomNumFmt))
 				}
@@ -314,7 +316,7 @@ func TestAnnotate(t *testing.T) {
 				if _, flagged := bySev[ref]; flagged {
 					continue
 				}
-				if st := style(t, cp, sheet, ref); len(st.Fill.Color) > 0 {
+				if st := xlsxtest.CellStyle(t, cp, sheet, ref); len(st.Fill.Color) > 0 {
 					t.Errorf("%s got a fill %v without a finding", ref, st.Fill.Color)
 				}
 			}
@@ -358,7 +360,7 @@ func TestAnnotate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !equal(rows[0], lab.columns[:]) {
+			if !slices.Equal(rows[0], lab.columns[:]) {
 				t.Errorf("Funn header = %q", rows[0])
 			}
 			if len(rows) != len(fs)+1 {
@@ -457,7 +459,7 @@ func TestAnnotatedCopyRereads(t *testing.T) {
 			unknown = f.Args["headers"]
 		}
 	}
-	if !equal(a, b) {
+	if !slices.Equal(a, b) {
 		t.Errorf("findings after annotating:\n%v\nwant\n%v", b, a)
 	}
 	if unknown != "Intern ref" {
@@ -728,19 +730,6 @@ func commentText(c excelize.Comment) string {
 	return s
 }
 
-func style(t testing.TB, f *excelize.File, sheet, cell string) *excelize.Style {
-	t.Helper()
-	id, err := f.GetCellStyle(sheet, cell)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := f.GetStyle(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
-
 func value(t testing.TB, f *excelize.File, sheet, cell string) string {
 	t.Helper()
 	v, err := f.GetCellValue(sheet, cell, excelize.Options{RawCellValue: true})
@@ -759,18 +748,6 @@ func deref(s *string) string {
 	return *s
 }
 
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // Beyond MaxComments cells are still highlighted and listed, without a comment.
 func TestAnnotateMaxComments(t *testing.T) {
 	in := buildInput(t, inputSpec{sheet: "Vaksinasjoner"})
@@ -787,7 +764,7 @@ func TestAnnotateMaxComments(t *testing.T) {
 	for _, f := range fs {
 		if ref := cellRef(f); ref != "" && !cells[ref] {
 			cells[ref] = true
-			if st := style(t, cp, "Vaksinasjoner", ref); len(st.Fill.Color) > 0 {
+			if st := xlsxtest.CellStyle(t, cp, "Vaksinasjoner", ref); len(st.Fill.Color) > 0 {
 				filled++
 			}
 		}

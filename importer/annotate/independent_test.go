@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -152,7 +153,7 @@ func TestLibreOfficeConvertsAnnotatedCopy(t *testing.T) {
 			b = append(b, strconv.Itoa(f.Row)+string(f.Code))
 		}
 	}
-	if !equal(a, b) {
+	if !slices.Equal(a, b) {
 		t.Errorf("findings on LibreOffice's copy = %v, want %v", b, a)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -155,7 +156,7 @@ func TestLibreOfficeConvertsTemplate(t *testing.T) {
 	for _, key := range templateOrder {
 		want = append(want, validate.Layout()[mustCol(t, key)].Header)
 	}
-	if !equal(rows[0], want) {
+	if !slices.Equal(rows[0], want) {
 		t.Errorf("LibreOffice header = %q, want %q", rows[0], want)
 	}
 	if v, err := f.GetSheetVisible(SheetCodes); err != nil || v {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/fhi/sysvak-import/importer/template/xlsxtest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,7 +75,7 @@ func TestWriteStructure(t *testing.T) {
 			f := openBytes(t, writeTemplate(t, tc.codes, tc.lang))
 
 			// Sheets: data first and active, guide second, code list hidden.
-			if got, want := f.GetSheetList(), []string{SheetData, SheetGuide, SheetCodes}; !equal(got, want) {
+			if got, want := f.GetSheetList(), []string{SheetData, SheetGuide, SheetCodes}; !slices.Equal(got, want) {
 				t.Fatalf("sheets = %q, want %q", got, want)
 			}
 			if i := f.GetActiveSheetIndex(); i != 0 {
@@ -110,7 +112,7 @@ func TestWriteStructure(t *testing.T) {
 				col, _ := excelize.ColumnNumberToName(i + 1)
 
 				// Required headers bold, others not.
-				st := cellStyle(t, f, SheetData, cell)
+				st := xlsxtest.CellStyle(t, f, SheetData, cell)
 				if bold := st.Font != nil && st.Font.Bold; bold != spec.Required {
 					t.Errorf("%s bold = %v, want %v (required)", cell, bold, spec.Required)
 				}
@@ -143,7 +145,7 @@ func TestWriteStructure(t *testing.T) {
 				}
 				// A data cell below inherits the column format (what Excel does when typing).
 				dataCell := col + "500"
-				ds := cellStyle(t, f, SheetData, dataCell)
+				ds := xlsxtest.CellStyle(t, f, SheetData, dataCell)
 				if ds.NumFmt != colSt.NumFmt {
 					t.Errorf("%s numFmt = %d, want the column's %d", dataCell, ds.NumFmt, colSt.NumFmt)
 				}
@@ -479,7 +481,7 @@ func TestFilledTemplateValidates(t *testing.T) {
 			for _, f := range fs {
 				got = append(got, f.Code)
 			}
-			if !equal(codeStrings(got), codeStrings(tc.wantCodes)) {
+			if !slices.Equal(codeStrings(got), codeStrings(tc.wantCodes)) {
 				t.Fatalf("findings = %v, want %v (%+v)", got, tc.wantCodes, fs)
 			}
 			if tc.wantCodes != nil {
@@ -534,19 +536,6 @@ func BenchmarkWrite(b *testing.B) {
 
 // --- helpers ---
 
-func cellStyle(t testing.TB, f *excelize.File, sheet, cell string) *excelize.Style {
-	t.Helper()
-	id, err := f.GetCellStyle(sheet, cell)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := f.GetStyle(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
-
 func sheetText(t testing.TB, f *excelize.File, sheet string) string {
 	t.Helper()
 	rows, err := f.GetRows(sheet)
@@ -580,18 +569,6 @@ func colIndex(t testing.TB, c validate.Column) int {
 	}
 	t.Fatalf("column %v not in the template", c)
 	return -1
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func codeStrings(cs []validate.Code) []string {

@@ -1,7 +1,8 @@
-// Package xlsxtest holds the independent readers the template and annotate tests check their
-// workbooks with (issue 5 "Done when"): Debian's python3-openpyxl, through the probe script
-// testdata/xlsx_probe.py, and LibreOffice headless. Both skip the calling test with a message
-// when the tool is absent. It is test support only; no production code imports it.
+// Package xlsxtest is test support for the template and annotate packages: the independent
+// readers they check their workbooks with (issue 5 "Done when"), Debian's python3-openpyxl
+// through the probe script testdata/xlsx_probe.py and LibreOffice headless, each skipping the
+// calling test with a message when absent; and small excelize helpers both tests share. No
+// production code imports it.
 package xlsxtest
 
 import (
@@ -9,6 +10,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"github.com/xuri/excelize/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -193,4 +195,18 @@ func LibreOfficeConvert(t testing.TB, src, format string) map[string][]byte {
 func FirstLine(b []byte) string {
 	first, _, _ := strings.Cut(string(b), "\n")
 	return strings.TrimRight(first, "\r")
+}
+
+// CellStyle returns the style of a cell, failing the test on error.
+func CellStyle(t testing.TB, f *excelize.File, sheet, cell string) *excelize.Style {
+	t.Helper()
+	id, err := f.GetCellStyle(sheet, cell)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.GetStyle(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }
