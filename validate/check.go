@@ -302,11 +302,16 @@ func (f *rowFindings) add(col Column, code Code, sev Severity, args Args) {
 	if col == ColVaccinationDate && f.dateOK {
 		value = f.date.Norwegian()
 	}
-	if col == ColPersonID {
+	switch col {
+	case ColPersonID:
 		value = ""
 		if v := TrimCell(f.row.Cells[col]); v != "" {
 			value = MaskID(v)
 		}
+	case ColName, ColComment:
+		// Free text (a name; a comment may name a person or a health detail): the report
+		// points at the row and never repeats it (SPEC 7).
+		value = ""
 	}
 	f.out = append(f.out, Finding{Row: f.row.Num, Column: col.Key(), Code: code, Severity: sev, Value: clipValue(value), Args: args})
 }

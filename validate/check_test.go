@@ -490,3 +490,25 @@ func TestDateFindingShowsDate(t *testing.T) {
 		t.Errorf("asof arg %q", out[0].Args["asof"])
 	}
 }
+
+// TestFreeTextNeverInValue: findings on the name and comment columns point at the row and do
+// not repeat the text (a comment may name a person); person_id is masked.
+func TestFreeTextNeverInValue(t *testing.T) {
+	c := newTestChecker(t, Options{})
+	row := validRow()
+	row.Cells[ColComment] = "Kari Nordmann fikk feber etter dosen. " + strings.Repeat("x", 500)
+	row.FormulaNoValue[ColName] = true
+	row.Cells[ColName] = "Ola Nordmann"
+	row.Cells[ColPersonID] = "1510869508" // 10 digits: a finding on person_id
+	_, out := c.Check(&row, nil)
+	seen := map[string]bool{}
+	for _, f := range out {
+		seen[f.Column] = true
+		if strings.Contains(f.Value, "Nordmann") || strings.Contains(f.Value, "1510869508") {
+			t.Errorf("%s %s: value %q", f.Column, f.Code, f.Value)
+		}
+	}
+	if !seen["comment"] || !seen["name"] || !seen["person_id"] {
+		t.Fatalf("expected findings on comment, name and person_id: %+v", out)
+	}
+}
