@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/fhi/sysvak-import/internal/testtool"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,7 +60,7 @@ func TestEncryptOfficeMsoffcrypto(t *testing.T) {
 	tool := "/usr/bin/msoffcrypto-tool"
 	if _, err := os.Stat(tool); err != nil {
 		if tool, err = exec.LookPath("msoffcrypto-tool"); err != nil {
-			t.Skip("msoffcrypto-tool is not installed (apt-get install python3-msoffcrypto-tool); skipping the independent-reader check")
+			testtool.Missing(t, "msoffcrypto-tool", "apt-get install -y python3-msoffcrypto-tool")
 		}
 	}
 	src := readFixture(t, "source.xlsx")
@@ -125,7 +126,7 @@ func TestEncryptPGPRoundTrip(t *testing.T) {
 func TestEncryptPGPReadableByGPG(t *testing.T) {
 	gpg, err := exec.LookPath("gpg")
 	if err != nil {
-		t.Skip("gpg is not installed; skipping the gpg interoperability check")
+		testtool.Missing(t, "gpg", "apt-get install -y gnupg")
 	}
 	src := readFixture(t, "source.xlsx")
 	var out bytes.Buffer

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/fhi/sysvak-import/internal/testtool"
 	"net"
 	"os"
 	"os/exec"
@@ -166,7 +167,7 @@ func NewDovecot(tb TB) *Dovecot {
 	tb.Helper()
 	d, err := StartDovecot(DefaultDovecotUsers)
 	if errors.Is(err, ErrNoDovecot) {
-		tb.Skip("dovecot is not installed (apt-get install -y dovecot-imapd); skipping the real-server tests")
+		testtool.Missing(tb, "dovecot", "apt-get install -y dovecot-imapd")
 	}
 	if err != nil {
 		tb.Fatal(err)

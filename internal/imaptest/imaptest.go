@@ -28,6 +28,7 @@ type TB interface {
 	Fatal(args ...any)
 	Fatalf(format string, args ...any)
 	Skip(args ...any)
+	Skipf(format string, args ...any)
 	Cleanup(func())
 }
 

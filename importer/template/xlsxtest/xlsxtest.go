@@ -10,6 +10,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"github.com/fhi/sysvak-import/internal/testtool"
 	"github.com/xuri/excelize/v2"
 	"os"
 	"os/exec"
@@ -103,7 +104,7 @@ func (s *Sheet) ColumnFormat(col int) (string, bool) {
 func RequireOpenpyxl(t testing.TB) {
 	t.Helper()
 	if err := exec.Command(Python, "-c", "import openpyxl").Run(); err != nil {
-		t.Skipf("independent reader unavailable: %s -c 'import openpyxl' failed (%v); install Debian python3-openpyxl", Python, err)
+		testtool.Missing(t, "openpyxl (python3 -c 'import openpyxl')", "apt-get install -y python3-openpyxl", err)
 	}
 }
 
@@ -154,7 +155,7 @@ func LibreOfficeConvert(t testing.TB, src, format string) map[string][]byte {
 	t.Helper()
 	soffice, err := exec.LookPath("soffice")
 	if err != nil {
-		t.Skip("LibreOffice (soffice) not installed; install Debian libreoffice-calc to run this check")
+		testtool.Missing(t, "LibreOffice (soffice)", "apt-get install -y libreoffice-calc-nogui")
 	}
 	if testing.Short() {
 		t.Skip("LibreOffice conversion skipped in -short mode")
