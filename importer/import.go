@@ -102,7 +102,7 @@ func (im *Importer) Import(ctx context.Context, in Input) (*report.Report, error
 	if err := im.Ledger.Commit(ctx, id, changes, fs); err != nil {
 		return nil, &OperationalError{Err: err}
 	}
-	if err := writeReports(set, rep, im.Opts.Lang); err != nil {
+	if err := WriteReports(set, rep, im.Opts.Lang); err != nil {
 		return nil, &OperationalError{Err: err}
 	}
 	if err := set.Commit(); err != nil {
@@ -115,7 +115,9 @@ func (im *Importer) Import(ctx context.Context, in Input) (*report.Report, error
 	return rep, nil
 }
 
-func writeReports(set *outdir.Set, rep *report.Report, lang string) error {
+// WriteReports writes report.json and report.txt into an output set: the one writer of a
+// report's files (import, poll, unlock and validate --report).
+func WriteReports(set *outdir.Set, rep *report.Report, lang string) error {
 	jf, err := set.Create(ReportJSONFile)
 	if err != nil {
 		return err
@@ -133,6 +135,20 @@ func writeReports(set *outdir.Set, rep *report.Report, lang string) error {
 		return fmt.Errorf("write report.txt: %w", err)
 	}
 	return nil
+}
+
+// WriteReportSet writes DIR/<file-id>/report.json and report.txt as one atomic set
+// (validate --report, a rejected message's report).
+func WriteReportSet(dir string, rep *report.Report, lang string) error {
+	set, err := outdir.Begin(dir, rep.FileID)
+	if err != nil {
+		return err
+	}
+	defer set.Abort()
+	if err := WriteReports(set, rep, lang); err != nil {
+		return err
+	}
+	return set.Commit()
 }
 
 // resent records a new arrival of an already processed file in its report (SPEC 5) and returns
@@ -161,7 +177,7 @@ func (im *Importer) resent(id string, in Input) (*report.Report, error) {
 	if err := set.CopyFrom(RecordsFile); err != nil {
 		return nil, err
 	}
-	if err := writeReports(set, &rep, im.Opts.Lang); err != nil {
+	if err := WriteReports(set, &rep, im.Opts.Lang); err != nil {
 		return nil, err
 	}
 	if err := set.Commit(); err != nil {

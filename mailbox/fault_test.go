@@ -14,6 +14,7 @@ import (
 	"github.com/fhi/sysvak-import/mailbox/spool"
 
 	"github.com/fhi/sysvak-import/internal/imaptest"
+	"github.com/fhi/sysvak-import/internal/intake"
 )
 
 // Faults and hostile input at the poller level (issue 7): hostile messages are rejected (or,
@@ -58,7 +59,7 @@ func TestHostileMailsPoll(t *testing.T) {
 	byUID := map[uint32][]string{}
 	for _, r := range res.Rejected {
 		for _, s := range r.Reasons {
-			byUID[r.UID] = append(byUID[r.UID], s.Reason)
+			byUID[r.UID] = append(byUID[r.UID], string(intake.Finding(s.Reason)))
 		}
 	}
 	processed := map[uint32]ProcessedMessage{}
@@ -107,7 +108,7 @@ func assertSpoolClean(t *testing.T, state string) {
 		}
 		rel, _ := filepath.Rel(state, p)
 		switch {
-		case rel == spool.DBFileName, rel == spool.LockFileName:
+		case rel == spool.DBFileName, rel == spool.LockFileName, rel == "ledger.db", rel == "ledger.key":
 		case strings.HasPrefix(rel, spool.SpoolDir+string(filepath.Separator)) && spool.ValidFileID(strings.TrimSuffix(filepath.Base(rel), filepath.Ext(rel))):
 		default:
 			t.Errorf("unexpected file in the state folder: %s", rel)

@@ -15,6 +15,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/fhi/sysvak-import/internal/fsutil"
 	"github.com/fhi/sysvak-import/internal/state"
 )
 
@@ -50,7 +51,7 @@ type Arrival struct {
 // after UIDVALIDITY changed), as opposed to a real resend.
 func (a Arrival) same(b Arrival) bool {
 	if a.Path != "" || b.Path != "" {
-		return a.Path == b.Path && a.Mailbox == "" && b.Mailbox == ""
+		return false // every import of a local file is an arrival of its own (SPEC 5 resent)
 	}
 	if a.Mailbox != b.Mailbox {
 		return false
@@ -80,7 +81,7 @@ type Entry struct {
 	NotSpooled    bool          `json:"not_spooled,omitempty"` // a local file: its bytes are not kept
 	Summary       state.Summary `json:"summary"`
 	Reported      int           `json:"reported,omitempty"`
-	Written       bool          `json:"written,omitempty"`
+	Unwritten     bool          `json:"unwritten,omitempty"` // outputs not (yet) written for the recorded outcome
 	Claim         state.Claim   `json:"claim"`
 	ClaimInstance string        `json:"claim_instance,omitempty"`
 }
@@ -719,13 +720,8 @@ func containsRef(xs []msgRef, s msgRef) bool {
 }
 
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("spool: sync folder: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("spool: sync folder: %w", err)
+	if err := fsutil.SyncDir(dir); err != nil {
+		return fmt.Errorf("spool: %w", err)
 	}
 	return nil
 }
