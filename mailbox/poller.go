@@ -28,7 +28,7 @@ var (
 type RejectedMessage struct {
 	UID       uint32
 	MessageID string
-	Received  time.Time    // the message's INTERNALDATE (when the server got it)
+	Received  time.Time         // the message's INTERNALDATE (when the server got it)
 	Reasons   []state.Rejection // Reason is one of the Reason* constants
 }
 
@@ -36,8 +36,8 @@ type RejectedMessage struct {
 type ProcessedMessage struct {
 	UID       uint32
 	MessageID string
-	FileIDs   []string     // new files
-	Resent    []string     // files already in the spool
+	FileIDs   []string          // new files
+	Resent    []string          // files already in the spool
 	Skipped   []state.Rejection // parts not taken (e.g. a PDF beside the workbook)
 }
 
@@ -46,7 +46,7 @@ type Result struct {
 	Mailbox            string
 	UIDValidity        uint32
 	UIDValidityChanged bool
-	Messages           int           // messages fetched and recorded in this pass
+	Messages           int          // messages fetched and recorded in this pass
 	Spooled            []state.File // new files
 	Resent             []state.File // known files that arrived again
 	Processed          []ProcessedMessage
@@ -57,8 +57,8 @@ type Result struct {
 // Poller polls one mailbox into one state folder. It holds the state folder's poll lock from New
 // to Close. It is not safe for concurrent use.
 type Poller struct {
-	cfg  Config
-	log  zerolog.Logger
+	cfg    Config
+	log    zerolog.Logger
 	unlock func() error
 
 	c         *imapclient.Client
