@@ -80,6 +80,8 @@ func (e *ServerError) Error() string {
 type Client interface {
 	sasl.Client
 	ServerError() *ServerError
+	// Refusal is ServerError as an error (nil when the server sent no error challenge).
+	Refusal() error
 }
 
 // NewXOAUTH2Client returns the XOAUTH2 client mechanism: the initial response is
@@ -112,6 +114,8 @@ func (c *xoauth2Client) Next(challenge []byte) ([]byte, error) {
 }
 
 func (c *xoauth2Client) ServerError() *ServerError { return c.err }
+
+func (c *xoauth2Client) Refusal() error { return refusal(c.err) }
 
 // OAuthBearerOptions are the optional parts of an OAUTHBEARER initial response.
 type OAuthBearerOptions struct {
@@ -168,6 +172,15 @@ func (c *oauthBearerClient) Next(challenge []byte) ([]byte, error) {
 
 func (c *oauthBearerClient) ServerError() *ServerError { return c.err }
 
+func (c *oauthBearerClient) Refusal() error { return refusal(c.err) }
+
+func refusal(e *ServerError) error {
+	if e == nil {
+		return nil
+	}
+	return e
+}
+
 // parseServerError reads an error challenge. A challenge that is not the JSON object the
 // mechanisms define still means failure; its text is not kept (it is not ours to log).
 func parseServerError(mech string, challenge []byte) *ServerError {
@@ -176,6 +189,7 @@ func parseServerError(mech string, challenge []byte) *ServerError {
 		e.Status = "unknown"
 	}
 	e.Mechanism = mech
+	e.Status, e.Schemes, e.Scope = clean(e.Status, 64), clean(e.Schemes, 64), clean(e.Scope, 200)
 	return e
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -267,7 +268,7 @@ type fileSource struct {
 	stamp fileStamp
 }
 
-func (s *fileSource) Token(ctx context.Context) (Token, error) {
+func (s *fileSource) Token(context.Context) (Token, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	fi, err := os.Stat(s.path)
@@ -281,16 +282,44 @@ func (s *fileSource) Token(ctx context.Context) (Token, error) {
 	if !s.tok.Value.Empty() && st == s.stamp {
 		return s.tok, nil
 	}
-	v, err := secret.ReadFile(ctx, s.path, nil)
+	v, err := readTokenFile(s.path)
 	if err != nil {
-		if errors.Is(err, secret.ErrEmpty) {
-			return Token{}, fmt.Errorf("%w: %s holds no token", ErrTokenFile, s.path)
-		}
-		return Token{}, fmt.Errorf("%w: %w", ErrTokenFile, err)
+		return Token{}, err
 	}
 	s.tok = Token{Value: v, Expiry: jwtExpiry(v.Bytes())}
 	s.stamp = st
 	return s.tok, nil
+}
+
+// maxTokenFile bounds a token file: access tokens are JWTs of a few KiB (Entra ID's carry many
+// claims), far above a password line's 512 bytes.
+const maxTokenFile = 64 << 10
+
+// readTokenFile takes the first line of the file, without its line ending and surrounding
+// blanks.
+func readTokenFile(path string) (secret.Secret, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return secret.Secret{}, fmt.Errorf("%w: %w", ErrTokenFile, err)
+	}
+	defer f.Close()
+	buf := make([]byte, maxTokenFile+1)
+	n, err := io.ReadFull(f, buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return secret.Secret{}, fmt.Errorf("%w: %w", ErrTokenFile, err)
+	}
+	defer clear(buf)
+	data := buf[:n]
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		data = data[:i]
+	} else if n > maxTokenFile {
+		return secret.Secret{}, fmt.Errorf("%w: %s: the first line is longer than %d bytes", ErrTokenFile, path, maxTokenFile)
+	}
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		return secret.Secret{}, fmt.Errorf("%w: %s holds no token", ErrTokenFile, path)
+	}
+	return secret.New(data), nil
 }
 
 func (s *fileSource) Invalidate() {

@@ -239,6 +239,11 @@ func TestTokenFileReReadWhenChanged(t *testing.T) {
 	if err != nil || string(tok.Value.Bytes()) != jwt1 || tok.Expiry.Unix() != exp {
 		t.Fatalf("got %v %v %v", tok.Value.Bytes(), tok.Expiry, err)
 	}
+	long := strings.Repeat("x", 3000) // a JWT with many claims: far beyond a password line
+	write(long + "\r\n")
+	if got := value(t, src); got != long {
+		t.Fatalf("long token: %d bytes read", len(got))
+	}
 	write("opaque-token-2\n")
 	if got := value(t, src); got != "opaque-token-2" {
 		t.Fatalf("changed file not re-read: %q", got)
