@@ -76,7 +76,7 @@ type Poller struct {
 	c          *imapclient.Client
 	authExpiry time.Time // when the SASL credential of c expires (zero: password, or not known)
 	foldersOK  bool
-	wake      chan struct{} // new-mail signal from the unilateral data handler (IDLE)
+	wake       chan struct{} // new-mail signal from the unilateral data handler (IDLE)
 
 	// hook is the crash-test seam: called at "fetched", "recorded" and "moved"; an error aborts
 	// the pass there as a crash would.
