@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/fhi/sysvak-import/importer"
+	"github.com/fhi/sysvak-import/importer/fhir"
 	"github.com/fhi/sysvak-import/importer/ledger"
 	"github.com/fhi/sysvak-import/importer/report"
 	"github.com/fhi/sysvak-import/internal/secret"
@@ -149,11 +150,13 @@ func countLines(t *testing.T, path string) int {
 func TestValidators(t *testing.T) {
 	v := findValidators(t)
 	fixtures, records := fixtureOutputs(t)
+	bundles := makeBundles(t, v, fixtures, records)
 	badFiles, bad := badResources(t)
-	res := runValidators(t, v, append(append([]string(nil), fixtures...), badFiles...))
-	if res.Files != len(fixtures)+len(badFiles) || res.Resources != records+len(badFiles) {
+	all := append(append(append([]string(nil), fixtures...), bundles...), badFiles...)
+	res := runValidators(t, v, all)
+	if res.Files != len(all) || res.Resources != records+len(bundles)+len(badFiles) {
 		t.Errorf("validators read %d files, %d resources; want %d, %d", res.Files, res.Resources,
-			len(fixtures)+len(badFiles), records+len(badFiles))
+			len(all), records+len(bundles)+len(badFiles))
 	}
 	byFile := map[string]map[string]int{}
 	for _, e := range res.Errors {
@@ -173,7 +176,8 @@ func TestValidators(t *testing.T) {
 				t.Errorf("%s:%d: %s: %s: %s", filepath.Base(filepath.Dir(e.File)), e.Line, e.Validator, e.Path, e.Message)
 			}
 		}
-		t.Logf("%d resources from %d files valid for FHIR.js and the R4 JSON schema", records, len(fixtures))
+		t.Logf("%d resources from %d files and %d transaction Bundles of them valid for FHIR.js and the R4 JSON schema",
+			records, len(fixtures), len(bundles))
 	})
 	// Each validator catches a broken resource that the other one misses.
 	t.Run("each catches what the other misses", func(t *testing.T) {
@@ -267,4 +271,50 @@ func badResources(t *testing.T) ([]string, []badCase) {
 		files = append(files, p)
 	}
 	return files, cases
+}
+
+// makeBundles turns the NDJSON files into transaction Bundles with scripts/fhir-bundle.js (the
+// loading path of docs/fhir.md) and checks that every resource is in one entry, a conditional
+// create on its identifier.
+func makeBundles(t *testing.T, v validators, files []string, resources int) []string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "bundles")
+	args := append([]string{filepath.Join(filepath.Dir(v.script), "fhir-bundle.js"), "--size", "20", "--out", out}, files...)
+	cmd := exec.Command(v.node, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	list, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("fhir-bundle.js: %v\n%s", err, stderr.Bytes())
+	}
+	bundles := strings.Fields(string(list))
+	seen := map[string]bool{}
+	for _, b := range bundles {
+		raw, err := os.ReadFile(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var bundle struct {
+			ResourceType, Type string
+			Entry              []struct {
+				Resource fhir.Immunization
+				Request  struct{ Method, URL, IfNoneExist string }
+			}
+		}
+		if err := json.Unmarshal(raw, &bundle); err != nil || bundle.ResourceType != "Bundle" || bundle.Type != "transaction" || len(bundle.Entry) > 20 {
+			t.Fatalf("%s: not a transaction Bundle of at most 20 entries (%v)", b, err)
+		}
+		for _, e := range bundle.Entry {
+			id := e.Resource.Identifier[0].Value
+			want := "identifier=urn%3Asysvak-import%3Arow|" + id
+			if e.Request.Method != "POST" || e.Request.URL != "Immunization" || e.Request.IfNoneExist != want || seen[id] {
+				t.Errorf("entry %s: request %+v, want a conditional create %s (once)", id, e.Request, want)
+			}
+			seen[id] = true
+		}
+	}
+	if len(seen) != resources || len(bundles) < 2 {
+		t.Errorf("%d resources in %d Bundles, want %d", len(seen), len(bundles), resources)
+	}
+	return bundles
 }
