@@ -24,6 +24,7 @@ type pollFlags struct {
 	mailbox, processedFolder, rejectedFolder      string
 	interval                                      time.Duration
 	once, strict                                  bool
+	fhir                                          bool
 }
 
 func pollCmd() *command {
@@ -52,6 +53,7 @@ func pollCmd() *command {
 			fs.DurationVar(&o.interval, "interval", time.Minute, "poll interval when the server has no IDLE (and to pick up dropped passwords)")
 			fs.BoolVar(&o.once, "once", false, "one pass, then exit (for cron and systemd timers)")
 			fs.BoolVar(&o.strict, "strict", false, "register nothing from a file that has any rejected row")
+			addFHIRFlag(fs, &o.fhir)
 			return o
 		},
 		run: runPoll,
@@ -85,6 +87,7 @@ func runPoll(ctx context.Context, e *env, opts any, args []string, columns map[s
 		}
 	}()
 	s.opts.Strict = o.strict
+	s.opts.FHIR = o.fhir
 	var pw secret.Secret
 	switch {
 	case o.imapPasswordFile != "":
