@@ -104,8 +104,13 @@ func StartCluster(ctx context.Context, o Options) (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
+	sweepStale(bin, cred)
 	dir, err := os.MkdirTemp("", "pgtest-")
 	if err != nil {
+		return nil, fmt.Errorf("pgtest: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		os.RemoveAll(dir)
 		return nil, fmt.Errorf("pgtest: %w", err)
 	}
 	c := &Cluster{bin: bin, dir: dir, cred: cred, password: randomHex(16)}
@@ -124,6 +129,27 @@ func StartCluster(ctx context.Context, o Options) (*Cluster, error) {
 	}
 	os.RemoveAll(dir)
 	return nil, startErr
+}
+
+// ownerFile holds the pid of the test process that made a cluster.
+const ownerFile = "owner.pid"
+
+// sweepStale stops and removes clusters left behind by test processes that died without Close
+// (a test binary killed by its timeout): those whose owner process is gone.
+func sweepStale(bin string, cred *syscall.Credential) {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), "pgtest-*"))
+	for _, d := range dirs {
+		b, err := os.ReadFile(filepath.Join(d, ownerFile))
+		if err != nil {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 || !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+			continue // not ours, or its process still runs
+		}
+		c := &Cluster{bin: bin, dir: d, cred: cred}
+		_ = c.Close()
+	}
 }
 
 // credential returns the user to run PostgreSQL as: nil (the caller) unless the caller is root,
