@@ -1,0 +1,150 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/fhi/sysvak-import/importer/report"
+	"github.com/fhi/sysvak-import/internal/secret"
+)
+
+// ErrNotFound is returned by Files.FileDetail for an unknown file id and by Operators for an
+// unknown operator.
+var ErrNotFound = errors.New("console: not found")
+
+// FileSummary is one line of the file list.
+type FileSummary struct {
+	ID         string
+	Name       string
+	Received   time.Time
+	Sender     string
+	Source     string // "mailbox" or "local"
+	Mailbox    string // the mailbox folder for Source "mailbox"
+	Status     report.Status
+	Rows       int
+	Registered int
+	Rejected   int
+}
+
+// ListQuery asks for one page of the file list, newest first. An empty Status lists every file.
+type ListQuery struct {
+	Status report.Status
+	Offset int
+	Limit  int
+}
+
+// FileList is one page of the file list. Total counts the files matching the query's status;
+// Counts holds the number of files in each status over the whole state (for the filter).
+type FileList struct {
+	Files  []FileSummary
+	Total  int
+	Counts map[report.Status]int
+}
+
+// Arrival is one arrival of a file: the first one, then each resend of the same bytes.
+type Arrival struct {
+	Received time.Time
+	Source   string // "mailbox" or "local"
+	Mailbox  string
+	Sender   string
+	FileName string
+}
+
+// FileDetail is what the file page shows. Report is nil while nothing has been processed (a file
+// waiting for its password may have none yet). LastError is a finding code such as
+// file.wrong_password when the last attempt failed.
+type FileDetail struct {
+	FileSummary
+	Arrivals  []Arrival
+	LastError string
+	Report    *report.Report
+}
+
+// Files is the read side of the state the console shows.
+type Files interface {
+	// ListFiles returns one page of files, newest first (by first arrival).
+	ListFiles(ctx context.Context, q ListQuery) (FileList, error)
+	// FileDetail returns one file, or an error wrapping ErrNotFound.
+	FileDetail(ctx context.Context, fileID string) (FileDetail, error)
+	// Totals counts files by status and rows over the whole state (for /metrics).
+	Totals(ctx context.Context) (Totals, error)
+}
+
+// Totals are the state's counts for /metrics.
+type Totals struct {
+	ByStatus                   map[report.Status]int
+	Rows, Registered, Rejected int
+}
+
+// UnlockOutcome is what an unlock attempt did. WrongPassword is true when the password did not
+// open the file (it keeps waiting); otherwise Status is the file's new status.
+type UnlockOutcome struct {
+	Status        report.Status
+	WrongPassword bool
+}
+
+// ErrNotWaiting is returned by Unlocker.Unlock for a file that does not wait for a password.
+var ErrNotWaiting = errors.New("console: the file does not wait for a password")
+
+// Unlocker supplies the password for a waiting file and processes it at once (the intake service).
+type Unlocker interface {
+	Unlock(ctx context.Context, fileID string, password secret.Secret) (UnlockOutcome, error)
+}
+
+// Operator is an operator account. Hash is an Argon2id hash in PHC string format. Failures holds
+// the times of recent failed logins (the console keeps only those within the lockout window);
+// LockedUntil is set when the account is locked.
+type Operator struct {
+	Name        string      `json:"name"`
+	Hash        string      `json:"hash"`
+	Created     time.Time   `json:"created"`
+	LastLogin   time.Time   `json:"last_login,omitzero"`
+	Failures    []time.Time `json:"failures,omitempty"`
+	LockedUntil time.Time   `json:"locked_until,omitzero"`
+}
+
+// Operators stores operator accounts.
+type Operators interface {
+	// Operator returns the named account, or an error wrapping ErrNotFound.
+	Operator(ctx context.Context, name string) (Operator, error)
+	// AddOperator creates an account; it fails if the name exists.
+	AddOperator(ctx context.Context, op Operator) error
+	// UpdateOperator reads the named account, calls update and stores the result, atomically
+	// with respect to other callers (several consoles may share a PostgreSQL state).
+	UpdateOperator(ctx context.Context, name string, update func(*Operator) error) error
+	RemoveOperator(ctx context.Context, name string) error
+	ListOperators(ctx context.Context) ([]Operator, error)
+}
+
+// AuditEntry is one line of the audit log (SPEC 9): time, user, action, file id, remote address
+// and outcome. It never holds a password, an ID number or a person's name; for a failed login
+// with an unknown user name the name typed is not recorded (it might be a password typed into the
+// wrong field).
+type AuditEntry struct {
+	Time    time.Time `json:"time"`
+	User    string    `json:"user"`
+	Action  string    `json:"action"`
+	FileID  string    `json:"file_id,omitempty"`
+	Remote  string    `json:"remote"`
+	Outcome string    `json:"outcome,omitempty"`
+}
+
+// The audit actions.
+const (
+	AuditLogin    = "login"
+	AuditLogout   = "logout"
+	AuditUnlock   = "unlock"
+	AuditDownload = "download"
+)
+
+// AuditLog receives audit entries.
+type AuditLog interface {
+	AppendAudit(ctx context.Context, e AuditEntry) error
+}
+
+// PollStatus tells /metrics about the poller and the receipts outbox. It is optional.
+type PollStatus interface {
+	LastSuccessfulPoll() time.Time
+	ReceiptsWaiting(ctx context.Context) (int, error)
+}
