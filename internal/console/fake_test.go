@@ -248,7 +248,7 @@ func (m *memAudit) find(action string) []AuditEntry {
 
 type fakePoll struct{ last time.Time }
 
-func (p fakePoll) LastSuccessfulPoll() time.Time                 { return p.last }
+func (p fakePoll) LastSuccessfulPoll() time.Time                { return p.last }
 func (p fakePoll) ReceiptsWaiting(context.Context) (int, error) { return 3, nil }
 
 // Fixture file ids: made up, 16 hex digits, fixed so that tests can name them.

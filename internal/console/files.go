@@ -273,16 +273,17 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, q request, kin
 	}
 	var buf bytes.Buffer
 	ctype := "application/json"
+	rep := scrubbed(d.Report)
 	if kind == "json" {
 		enc := json.NewEncoder(&buf)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(d.Report); err != nil {
+		if err := enc.Encode(rep); err != nil {
 			s.internalError(w, r, err, "encode report")
 			return
 		}
 	} else {
 		ctype = "text/plain; charset=utf-8"
-		if err := d.Report.WriteText(&buf, q.lang); err != nil {
+		if err := rep.WriteText(&buf, q.lang); err != nil {
 			s.internalError(w, r, err, "write report")
 			return
 		}
@@ -294,4 +295,20 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request, q request, kin
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Disposition", `attachment; filename="`+id+`-report.`+kind+`"`)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// scrubbed returns a copy of a report whose findings carry no value for the ID, name and comment
+// columns (SPEC 5: a value never holds an ID number or any part of one, and free text carries no
+// value), whatever the stored report holds: the console does not pass on what it must not show.
+func scrubbed(r *report.Report) *report.Report {
+	c := *r
+	c.Findings = make([]validate.Finding, len(r.Findings))
+	for i, f := range r.Findings {
+		switch f.Column {
+		case validate.ColPersonID.Key(), validate.ColName.Key(), validate.ColComment.Key():
+			f.Value = ""
+		}
+		c.Findings[i] = f
+	}
+	return &c
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -406,7 +407,7 @@ func TestFilePage(t *testing.T) {
 	}
 	d, _ := e.files.FileDetail(context.Background(), idRowErrors)
 	for _, want := range []string{
-		"row-errors.xlsx", `id="tot-rows">` + itoa(d.Report.Stats.Rows), `id="tot-rejected">` + itoa(d.Report.Stats.Rejected),
+		"row-errors.xlsx", `id="tot-rows">` + strconv.Itoa(d.Report.Stats.Rows), `id="tot-rejected">` + strconv.Itoa(d.Report.Stats.Rejected),
 		"<code>id.checksum</code>", "<code>header.unknown_column</code>", "Funn per kode", "report.txt", "report.json", "Slik retter du",
 	} {
 		if !strings.Contains(r.body, want) {
@@ -552,7 +553,3 @@ func TestNewRequiresParts(t *testing.T) {
 		t.Fatal("New without parts succeeded")
 	}
 }
-
-func itoa(n int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + jsonNum(n)) }
-
-func jsonNum(n int) string { b, _ := json.Marshal(n); return string(b) }
