@@ -128,7 +128,7 @@ func (s *Server) checkLogin(ctx context.Context, name string, pw []byte, now tim
 	if err != nil {
 		return "", "", err
 	}
-	if locked(&op, now) {
+	if locked(&op, now) || op.Disabled {
 		_, _ = s.verify(ctx, pw, s.dummyHash)
 		return op.Name, "locked", nil
 	}
@@ -137,9 +137,9 @@ func (s *Server) checkLogin(ctx context.Context, name string, pw []byte, now tim
 		return "", "", err
 	}
 	outcome := "ok"
-	err = s.cfg.Operators.UpdateOperator(ctx, op.Name, func(o *Operator) error {
+	_, err = s.cfg.Operators.UpdateOperator(ctx, op.Name, func(o *Operator) error {
 		switch {
-		case locked(o, now): // locked by another console meanwhile
+		case locked(o, now) || o.Disabled: // locked by another console meanwhile
 			outcome = "locked"
 		case match:
 			recordSuccess(o, now)

@@ -224,7 +224,7 @@ func TestBrowserLockout(t *testing.T) {
 	}
 	b.shot("login-locked")
 	a := e.audit.find(AuditLogin)
-	if len(a) != 6 || a[4].Outcome != "locked_now" || a[5].Outcome != "locked" {
+	if len(a) != 6 || a[4].Detail != "locked_now" || a[5].Detail != "locked" {
 		t.Fatalf("audit %+v", a)
 	}
 	e.clock.Add(16 * time.Minute)

@@ -167,7 +167,6 @@ func (m *memOperators) Operator(_ context.Context, name string) (Operator, error
 	if !ok {
 		return Operator{}, ErrNotFound
 	}
-	op.Failures = slices.Clone(op.Failures)
 	return op, nil
 }
 
@@ -181,19 +180,18 @@ func (m *memOperators) AddOperator(_ context.Context, op Operator) error {
 	return nil
 }
 
-func (m *memOperators) UpdateOperator(_ context.Context, name string, f func(*Operator) error) error {
+func (m *memOperators) UpdateOperator(_ context.Context, name string, f func(*Operator) error) (Operator, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	op, ok := m.ops[name]
 	if !ok {
-		return ErrNotFound
+		return Operator{}, ErrNotFound
 	}
-	op.Failures = slices.Clone(op.Failures)
 	if err := f(&op); err != nil {
-		return err
+		return Operator{}, err
 	}
 	m.ops[name] = op
-	return nil
+	return op, nil
 }
 
 func (m *memOperators) RemoveOperator(_ context.Context, name string) error {

@@ -172,8 +172,8 @@ func remoteAddr(r *http.Request) string {
 
 // audit appends an entry; a failure is logged and returned.
 func (s *Server) audit(ctx context.Context, r *http.Request, user, action, fileID, outcome string) error {
-	e := AuditEntry{Time: s.cfg.Now().UTC(), User: user, Action: action, FileID: fileID,
-		Remote: remoteAddr(r), Outcome: outcome}
+	e := AuditEntry{Time: s.cfg.Now().UTC(), Actor: user, Action: action, FileID: fileID,
+		Remote: remoteAddr(r), Detail: outcome}
 	if err := s.cfg.Audit.AppendAudit(ctx, e); err != nil {
 		s.cfg.Log.Error().Err(err).Str("action", action).Str("file_id", fileID).Msg("audit log append failed")
 		return err

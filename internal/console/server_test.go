@@ -107,7 +107,7 @@ func TestLoginSuccessCookieAndAudit(t *testing.T) {
 		t.Fatalf("session cookie: %+v", sess)
 	}
 	a := e.audit.find(AuditLogin)
-	if len(a) != 1 || a[0].User != opName || a[0].Outcome != "ok" || a[0].Remote != "127.0.0.1" || a[0].Time.IsZero() {
+	if len(a) != 1 || a[0].Actor != opName || a[0].Detail != "ok" || a[0].Remote != "127.0.0.1" || a[0].Time.IsZero() {
 		t.Fatalf("audit: %+v", a)
 	}
 	if l := c.get("/"); l.code != 200 || !strings.Contains(l.body, opName) {
@@ -162,9 +162,9 @@ func TestWrongPasswordAndLockout(t *testing.T) {
 	}
 	var outcomes []string
 	for _, a := range e.audit.find(AuditLogin) {
-		outcomes = append(outcomes, a.Outcome)
-		if a.User != opName {
-			t.Errorf("audit user %q", a.User)
+		outcomes = append(outcomes, a.Detail)
+		if a.Actor != opName {
+			t.Errorf("audit user %q", a.Actor)
 		}
 	}
 	want := "wrong_password wrong_password wrong_password wrong_password locked_now locked"
@@ -201,7 +201,7 @@ func TestUnknownUserIsNotRecordedByName(t *testing.T) {
 		t.Fatalf("unknown user: %d", r.code)
 	}
 	a := e.audit.find(AuditLogin)
-	if len(a) != 1 || a[0].User != "" || a[0].Outcome != "unknown_user" {
+	if len(a) != 1 || a[0].Actor != "" || a[0].Detail != "unknown_user" {
 		t.Fatalf("audit: %+v", a)
 	}
 	b, _ := json.Marshal(e.audit.all())
@@ -220,7 +220,7 @@ func TestAddressThrottle(t *testing.T) {
 	if last.code != http.StatusTooManyRequests || last.header.Get("Retry-After") == "" {
 		t.Fatalf("attempt %d: %d, want 429", ipAttempts+1, last.code)
 	}
-	if a := e.audit.find(AuditLogin); a[len(a)-1].Outcome != "throttled" {
+	if a := e.audit.find(AuditLogin); a[len(a)-1].Detail != "throttled" {
 		t.Fatalf("last audit %+v", a[len(a)-1])
 	}
 }
@@ -260,7 +260,7 @@ func TestLogout(t *testing.T) {
 	if r := c.get("/"); r.code != http.StatusSeeOther {
 		t.Fatalf("GET / after logout: %d", r.code)
 	}
-	if a := e.audit.find(AuditLogout); len(a) != 1 || a[0].User != opName {
+	if a := e.audit.find(AuditLogout); len(a) != 1 || a[0].Actor != opName {
 		t.Fatalf("logout audit %+v", a)
 	}
 	c.mustLogin()
@@ -489,8 +489,8 @@ func TestUnlock(t *testing.T) {
 	}
 	var outcomes []string
 	for _, a := range e.audit.find(AuditUnlock) {
-		outcomes = append(outcomes, a.Outcome)
-		if a.FileID != idWaiting || a.User != opName {
+		outcomes = append(outcomes, a.Detail)
+		if a.FileID != idWaiting || a.Actor != opName {
 			t.Errorf("unlock audit %+v", a)
 		}
 	}
@@ -523,7 +523,7 @@ func TestDownloads(t *testing.T) {
 		t.Errorf("download of a file without report: %d", r.code)
 	}
 	a := e.audit.find(AuditDownload)
-	if len(a) != 2 || a[0].FileID != idRowErrors || a[0].Outcome != "report.json" || a[1].Outcome != "report.txt" {
+	if len(a) != 2 || a[0].FileID != idRowErrors || a[0].Detail != "report.json" || a[1].Detail != "report.txt" {
 		t.Fatalf("download audit %+v", a)
 	}
 	e.audit.mu.Lock()

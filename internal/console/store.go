@@ -92,16 +92,18 @@ type Unlocker interface {
 	Unlock(ctx context.Context, fileID string, password secret.Secret) (UnlockOutcome, error)
 }
 
-// Operator is an operator account. Hash is an Argon2id hash in PHC string format. Failures holds
-// the times of recent failed logins (the console keeps only those within the lockout window);
+// Operator is an operator account (the state's own type). Hash is an Argon2id hash in PHC
+// string format. FailedLogins counts failures since FirstFailure (within the lockout window);
 // LockedUntil is set when the account is locked.
 type Operator struct {
-	Name        string      `json:"name"`
-	Hash        string      `json:"hash"`
-	Created     time.Time   `json:"created"`
-	LastLogin   time.Time   `json:"last_login,omitzero"`
-	Failures    []time.Time `json:"failures,omitempty"`
-	LockedUntil time.Time   `json:"locked_until,omitzero"`
+	Name         string    `json:"name"`
+	Hash         string    `json:"hash"`
+	FailedLogins int       `json:"failed_logins"`
+	FirstFailure time.Time `json:"first_failure"`
+	LockedUntil  time.Time `json:"locked_until"`
+	Disabled     bool      `json:"disabled"`
+	Created      time.Time `json:"created"`
+	LastLogin    time.Time `json:"last_login"`
 }
 
 // Operators stores operator accounts.
@@ -112,22 +114,22 @@ type Operators interface {
 	AddOperator(ctx context.Context, op Operator) error
 	// UpdateOperator reads the named account, calls update and stores the result, atomically
 	// with respect to other callers (several consoles may share a PostgreSQL state).
-	UpdateOperator(ctx context.Context, name string, update func(*Operator) error) error
+	UpdateOperator(ctx context.Context, name string, update func(*Operator) error) (Operator, error)
 	RemoveOperator(ctx context.Context, name string) error
 	ListOperators(ctx context.Context) ([]Operator, error)
 }
 
-// AuditEntry is one line of the audit log (SPEC 9): time, user, action, file id, remote address
-// and outcome. It never holds a password, an ID number or a person's name; for a failed login
-// with an unknown user name the name typed is not recorded (it might be a password typed into the
-// wrong field).
+// AuditEntry is one line of the audit log (SPEC 9): time, user (Actor), action, file id, remote
+// address and the outcome (Detail). It never holds a password, an ID number or a person's name;
+// for a failed login with an unknown user name the name typed is not recorded (it might be a
+// password typed into the wrong field).
 type AuditEntry struct {
-	Time    time.Time `json:"time"`
-	User    string    `json:"user"`
-	Action  string    `json:"action"`
-	FileID  string    `json:"file_id,omitempty"`
-	Remote  string    `json:"remote"`
-	Outcome string    `json:"outcome,omitempty"`
+	Time   time.Time `json:"time"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"`
+	FileID string    `json:"file_id,omitempty"`
+	Remote string    `json:"remote,omitempty"`
+	Detail string    `json:"detail,omitempty"`
 }
 
 // The audit actions.

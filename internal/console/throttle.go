@@ -23,19 +23,17 @@ const (
 // locked reports whether op is locked at now.
 func locked(op *Operator, now time.Time) bool { return now.Before(op.LockedUntil) }
 
-// recordFailure adds a failed login at now, keeps only those within the window, and locks the
-// account when they reach the limit. It reports whether the account is locked now.
+// recordFailure counts a failed login at now: failures count from the first one within the
+// window, and the lockoutFailures-th within it locks the account. It reports whether the account
+// is locked now.
 func recordFailure(op *Operator, now time.Time) bool {
-	kept := op.Failures[:0]
-	for _, t := range op.Failures {
-		if now.Sub(t) < lockoutWindow {
-			kept = append(kept, t)
-		}
+	if op.FailedLogins == 0 || now.Sub(op.FirstFailure) >= lockoutWindow {
+		op.FailedLogins, op.FirstFailure = 0, now
 	}
-	op.Failures = append(kept, now)
-	if len(op.Failures) >= lockoutFailures {
+	op.FailedLogins++
+	if op.FailedLogins >= lockoutFailures {
 		op.LockedUntil = now.Add(lockoutFor)
-		op.Failures = nil
+		op.FailedLogins, op.FirstFailure = 0, time.Time{}
 		return true
 	}
 	return false
@@ -43,7 +41,7 @@ func recordFailure(op *Operator, now time.Time) bool {
 
 // recordSuccess clears the failures of a successful login.
 func recordSuccess(op *Operator, now time.Time) {
-	op.Failures = nil
+	op.FailedLogins, op.FirstFailure = 0, time.Time{}
 	op.LockedUntil = time.Time{}
 	op.LastLogin = now
 }
