@@ -68,10 +68,10 @@ func (m *memFiles) sorted() []*FileDetail {
 func (m *memFiles) ListFiles(_ context.Context, q ListQuery) (FileList, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l := FileList{Counts: map[report.Status]int{}}
+	l := FileList{Counts: map[Stage]int{}}
 	for _, f := range m.sorted() {
-		l.Counts[f.Status]++
-		if q.Status != "" && f.Status != q.Status {
+		l.Counts[f.Stage]++
+		if q.Stage != "" && f.Stage != q.Stage {
 			continue
 		}
 		if l.Total >= q.Offset && len(l.Files) < q.Limit {
@@ -95,9 +95,9 @@ func (m *memFiles) FileDetail(_ context.Context, id string) (FileDetail, error) 
 func (m *memFiles) Totals(_ context.Context) (Totals, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	t := Totals{ByStatus: map[report.Status]int{}}
+	t := Totals{ByStage: map[Stage]int{}}
 	for _, f := range m.files {
-		t.ByStatus[f.Status]++
+		t.ByStage[f.Stage]++
 		t.Rows += f.Rows
 		t.Registered += f.Registered
 		t.Rejected += f.Rejected
@@ -114,7 +114,7 @@ func (m *memFiles) Unlock(ctx context.Context, id string, pw secret.Secret) (Unl
 	if !ok {
 		return UnlockOutcome{}, ErrNotFound
 	}
-	if f.Status != report.StatusWaitingPassword {
+	if f.Stage != StageWaiting {
 		return UnlockOutcome{}, ErrNotWaiting
 	}
 	rep, err := validateFixture(ctx, path, f.Received, pw)
@@ -136,7 +136,18 @@ func setReport(f *FileDetail, rep *report.Report) {
 	rep.FileID = f.ID
 	f.Report = rep
 	f.Status = rep.Status
+	f.Stage = stageOf(rep.Status)
 	f.Rows, f.Registered, f.Rejected = rep.Stats.Rows, rep.Stats.Registered, rep.Stats.Rejected
+}
+
+func stageOf(s report.Status) Stage {
+	switch s {
+	case report.StatusWaitingPassword:
+		return StageWaiting
+	case report.StatusFileRejected:
+		return StageRejected
+	}
+	return StageProcessed
 }
 
 var asOf = validate.Date{Year: 2026, Month: time.November, Day: 23}
@@ -293,7 +304,7 @@ func fixtureFiles(t testing.TB) *memFiles {
 	add(idResent, "duplicates.xlsx", 3*time.Hour, 3)
 	recv := base.Add(4 * time.Hour)
 	m.put(FileDetail{FileSummary: FileSummary{ID: idWaiting, Name: "octool_agile.xlsx", Received: recv,
-		Sender: "helsestasjon@kommune.example", Source: "mailbox", Mailbox: "INBOX", Status: report.StatusWaitingPassword},
+		Sender: "helsestasjon@kommune.example", Source: "mailbox", Mailbox: "INBOX", Stage: StageWaiting, Status: report.StatusWaitingPassword},
 		Arrivals: []Arrival{{Received: recv, Source: "mailbox", Mailbox: "INBOX", Sender: "helsestasjon@kommune.example",
 			FileName: "octool_agile.xlsx"}}})
 	m.paths[idWaiting] = repoPath("fixtures", "encrypted", "octool_agile.xlsx")

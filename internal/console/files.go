@@ -32,22 +32,22 @@ type listView struct {
 	AllHref      string
 }
 
-func validStatus(s report.Status) bool {
-	_, ok := statusText[s]
+func validStage(s Stage) bool {
+	_, ok := stageText[s]
 	return ok
 }
 
 // fileList shows one page of files, newest first, with the status filter and its counts.
 func (s *Server) fileList(w http.ResponseWriter, r *http.Request, q request) {
 	query := r.URL.Query()
-	status := report.Status(query.Get("status"))
-	if status != "" && !validStatus(status) {
+	status := Stage(query.Get("status"))
+	if status != "" && !validStage(status) {
 		status = ""
 	}
 	pageNo, _ := strconv.Atoi(query.Get("page"))
 	pageNo = max(pageNo, 1)
 	size := s.cfg.PageSize
-	list, err := s.cfg.Files.ListFiles(r.Context(), ListQuery{Status: status, Offset: (pageNo - 1) * size, Limit: size})
+	list, err := s.cfg.Files.ListFiles(r.Context(), ListQuery{Stage: status, Offset: (pageNo - 1) * size, Limit: size})
 	if err != nil {
 		s.internalError(w, r, err, "list files")
 		return
@@ -55,14 +55,17 @@ func (s *Server) fileList(w http.ResponseWriter, r *http.Request, q request) {
 	v := listView{Files: list.Files, Page: pageNo, Total: list.Total, AllHref: href(q.lang, "/")}
 	v.Pages = max((list.Total+size-1)/size, 1)
 	all := 0
-	for _, st := range statusOrder {
+	for _, st := range stageOrder {
 		all += list.Counts[st]
 	}
 	v.NoFiles = all == 0
 	v.NoneInFilter = !v.NoFiles && len(list.Files) == 0
 	v.Filters = append(v.Filters, filterLink{Label: tr(q.lang, "all"), Count: all, Href: href(q.lang, "/"), Current: status == ""})
-	for _, st := range statusOrder {
-		v.Filters = append(v.Filters, filterLink{Label: statusName(q.lang, st), Count: list.Counts[st],
+	for _, st := range stageOrder {
+		if list.Counts[st] == 0 && (st == StageArrived || st == StageProcessing) && status != st {
+			continue // transient stages appear in the filter only while files are in them
+		}
+		v.Filters = append(v.Filters, filterLink{Label: stageName(q.lang, st), Count: list.Counts[st],
 			Href: href(q.lang, "/", "status", string(st)), Current: status == st})
 	}
 	if pageNo > 1 {
@@ -119,7 +122,7 @@ func (s *Server) filePage(w http.ResponseWriter, r *http.Request, q request) {
 		return
 	}
 	v := fileView{File: d, Received: s.formatTime(d.Received), Report: d.Report,
-		Waiting:      d.Status == report.StatusWaitingPassword,
+		Waiting:      d.Stage == StageWaiting,
 		WrongBefore:  d.LastError == string(validate.FileWrongPassword),
 		UnlockAction: href(q.lang, "/files/"+id+"/unlock"),
 		JSONHref:     href(q.lang, "/files/"+id+"/report.json"),

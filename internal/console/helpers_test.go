@@ -41,7 +41,7 @@ func manyFiles(n int) *memFiles {
 		st := statuses[i%len(statuses)]
 		m.put(FileDetail{FileSummary: FileSummary{ID: fakeID(i), Name: fmt.Sprintf("vaksiner-%05d.xlsx", i),
 			Received: base.Add(time.Duration(i) * time.Minute), Sender: "avsender@example.no", Source: "mailbox",
-			Mailbox: "INBOX", Status: st, Rows: 100 + i%50, Registered: 90, Rejected: i % 7}})
+			Mailbox: "INBOX", Stage: stageOf(st), Status: st, Rows: 100 + i%50, Registered: 90, Rejected: i % 7}})
 	}
 	return m
 }

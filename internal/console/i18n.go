@@ -110,11 +110,17 @@ var statusText = map[report.Status][2]string{
 	report.StatusFileRejected:         {"filen avvist", "file rejected"},
 }
 
-// statusOrder is the order of the status filter.
-var statusOrder = []report.Status{
-	report.StatusWaitingPassword, report.StatusFileRejected, report.StatusRejectedRows,
-	report.StatusAcceptedWithWarnings, report.StatusAccepted,
+// stageText names a stage for the filter (and for a file not processed yet).
+var stageText = map[Stage][2]string{
+	StageWaiting:    {"venter på passord", "waiting for its password"},
+	StageRejected:   {"avvist", "rejected"},
+	StageProcessed:  {"behandlet", "processed"},
+	StageArrived:    {"mottatt, ikke behandlet", "received, not processed yet"},
+	StageProcessing: {"behandles nå", "being processed"},
 }
+
+// stageOrder is the order of the status filter.
+var stageOrder = []Stage{StageWaiting, StageRejected, StageProcessed, StageArrived, StageProcessing}
 
 func idx(lang string) int {
 	if lang == langEN {
@@ -128,6 +134,29 @@ func tr(lang, key string) string {
 		return t[idx(lang)]
 	}
 	return key
+}
+
+func stageName(lang string, s Stage) string {
+	if t, ok := stageText[s]; ok {
+		return t[idx(lang)]
+	}
+	return string(s)
+}
+
+// fileLabel is what the badge of a file says: its outcome, or its stage before it has one.
+func fileLabel(lang string, f FileSummary) string {
+	if f.Status != "" {
+		return statusName(lang, f.Status)
+	}
+	return stageName(lang, f.Stage)
+}
+
+// fileBadge is the badge's CSS class suffix.
+func fileBadge(f FileSummary) string {
+	if f.Status != "" {
+		return string(f.Status)
+	}
+	return string(f.Stage)
 }
 
 func statusName(lang string, s report.Status) string {

@@ -61,8 +61,8 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(descFiles, err)
 	} else {
-		for _, st := range statusOrder {
-			ch <- prometheus.MustNewConstMetric(descFiles, prometheus.GaugeValue, float64(t.ByStatus[st]), string(st))
+		for _, st := range stageOrder {
+			ch <- prometheus.MustNewConstMetric(descFiles, prometheus.GaugeValue, float64(t.ByStage[st]), string(st))
 		}
 		ch <- prometheus.MustNewConstMetric(descRows, prometheus.GaugeValue, float64(t.Rows), "read")
 		ch <- prometheus.MustNewConstMetric(descRows, prometheus.GaugeValue, float64(t.Registered), "registered")

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fhi/sysvak-import/importer/report"
 )
 
 // pageTemplate is one page: the shared layout plus the page's own "content".
@@ -32,7 +31,8 @@ func parsePages() (map[string]pageTemplate, error) {
 	funcs := template.FuncMap{
 		"t":      tr,
 		"tf":     func(lang, key string, a ...any) string { return fmt.Sprintf(tr(lang, key), a...) },
-		"status": func(lang string, s report.Status) string { return statusName(lang, s) },
+		"label":  fileLabel,
+		"badge":  fileBadge,
 		"href":   href,
 		"add":    func(a, b int) int { return a + b },
 	}

@@ -30,7 +30,8 @@ func TestMetrics(t *testing.T) {
 	}
 	for _, want := range []string{
 		`sysvak_files{status="waiting_password"} 1`,
-		`sysvak_files{status="file_rejected"} 1`,
+		`sysvak_files{status="rejected"} 1`,
+		`sysvak_files{status="processed"} 3`,
 		`sysvak_rows{outcome="read"}`,
 		`sysvak_last_successful_poll_timestamp_seconds 1.79`,
 		`sysvak_receipts_waiting 3`,
@@ -330,7 +331,7 @@ func TestFileListOrderFilterCounts(t *testing.T) {
 		pos = i
 	}
 	for _, want := range []string{"octool_agile.xlsx", "helsestasjon@kommune.example", "venter på passord",
-		`Alle <span class="count">5</span>`, `filen avvist <span class="count">1</span>`, "e-post (INBOX)", "Side 1 av 1 (5 filer)"} {
+		`Alle <span class="count">5</span>`, `avvist <span class="count">1</span>`, `behandlet <span class="count">3</span>`, "filen avvist", "noen rader avvist", "e-post (INBOX)", "Side 1 av 1 (5 filer)"} {
 		if !strings.Contains(l.body, want) {
 			t.Errorf("list lacks %q", want)
 		}
@@ -384,14 +385,14 @@ func TestEmptyState(t *testing.T) {
 	files := e2.files
 	files.mu.Lock()
 	for id, f := range files.files {
-		if f.Status == report.StatusAccepted {
+		if f.Stage == StageProcessed {
 			delete(files.files, id)
 		}
 	}
 	files.mu.Unlock()
 	c2 := e2.start(t)
 	c2.mustLogin()
-	f := c2.get("/?status=accepted")
+	f := c2.get("/?status=processed")
 	if !strings.Contains(f.body, "Ingen filer har denne statusen") || !strings.Contains(f.body, "Vis alle filer") {
 		t.Fatalf("empty filter:\n%s", f.body)
 	}

@@ -13,7 +13,22 @@ import (
 // unknown operator.
 var ErrNotFound = errors.New("console: not found")
 
-// FileSummary is one line of the file list.
+// Stage is where a file stands in its life cycle (the state's file status): the status filter of
+// the list and the counts of /metrics use it.
+type Stage string
+
+// The stages, as the state names them.
+const (
+	StageArrived    Stage = "arrived"
+	StageWaiting    Stage = "waiting_password"
+	StageProcessing Stage = "processing"
+	StageProcessed  Stage = "processed"
+	StageRejected   Stage = "rejected"
+)
+
+// FileSummary is one line of the file list. Stage is the file's place in its life cycle; Status
+// is its outcome as its report says (waiting_password for a waiting file; empty while arrived or
+// processing).
 type FileSummary struct {
 	ID         string
 	Name       string
@@ -21,25 +36,26 @@ type FileSummary struct {
 	Sender     string
 	Source     string // "mailbox" or "local"
 	Mailbox    string // the mailbox folder for Source "mailbox"
+	Stage      Stage
 	Status     report.Status
 	Rows       int
 	Registered int
 	Rejected   int
 }
 
-// ListQuery asks for one page of the file list, newest first. An empty Status lists every file.
+// ListQuery asks for one page of the file list, newest first. An empty Stage lists every file.
 type ListQuery struct {
-	Status report.Status
+	Stage  Stage
 	Offset int
 	Limit  int
 }
 
-// FileList is one page of the file list. Total counts the files matching the query's status;
-// Counts holds the number of files in each status over the whole state (for the filter).
+// FileList is one page of the file list. Total counts the files matching the query's stage;
+// Counts holds the number of files in each stage over the whole state (for the filter).
 type FileList struct {
 	Files  []FileSummary
 	Total  int
-	Counts map[report.Status]int
+	Counts map[Stage]int
 }
 
 // Arrival is one arrival of a file: the first one, then each resend of the same bytes.
@@ -73,7 +89,7 @@ type Files interface {
 
 // Totals are the state's counts for /metrics.
 type Totals struct {
-	ByStatus                   map[report.Status]int
+	ByStage                    map[Stage]int
 	Rows, Registered, Rejected int
 }
 
