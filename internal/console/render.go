@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
 )
 
 // pageTemplate is one page: the shared layout plus the page's own "content".
@@ -29,12 +28,12 @@ var pageNames = []string{"login", "list", "file", "error"}
 
 func parsePages() (map[string]pageTemplate, error) {
 	funcs := template.FuncMap{
-		"t":      tr,
-		"tf":     func(lang, key string, a ...any) string { return fmt.Sprintf(tr(lang, key), a...) },
-		"label":  fileLabel,
-		"badge":  fileBadge,
-		"href":   href,
-		"add":    func(a, b int) int { return a + b },
+		"t":     tr,
+		"tf":    func(lang, key string, a ...any) string { return fmt.Sprintf(tr(lang, key), a...) },
+		"label": fileLabel,
+		"badge": fileBadge,
+		"href":  href,
+		"add":   func(a, b int) int { return a + b },
 	}
 	out := map[string]pageTemplate{}
 	for _, name := range pageNames {
