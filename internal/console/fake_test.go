@@ -331,7 +331,12 @@ func newEnv(t testing.TB, files *memFiles, mutate ...func(*Config)) *env {
 	if err := e.ops.AddOperator(context.Background(), Operator{Name: opName, Hash: hash, Created: e.clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Files: files, Unlocker: files, Operators: e.ops, Audit: e.audit, Metrics: true,
+	var fs Files
+	var un Unlocker = noUnlock{}
+	if files != nil {
+		fs, un = files, files
+	}
+	cfg := Config{Files: fs, Unlocker: un, Operators: e.ops, Audit: e.audit, Metrics: true,
 		Poll: fakePoll{last: e.clock.Now().Add(-time.Minute)}, Now: e.clock.Now, Location: time.UTC}
 	for _, f := range mutate {
 		f(&cfg)
@@ -350,4 +355,10 @@ func containsAny(s string, needles []string) string {
 		}
 	}
 	return ""
+}
+
+type noUnlock struct{}
+
+func (noUnlock) Unlock(context.Context, string, secret.Secret) (UnlockOutcome, error) {
+	return UnlockOutcome{}, ErrNotWaiting
 }

@@ -7,11 +7,12 @@ import (
 
 	"github.com/fhi/sysvak-import/importer/report"
 	"github.com/fhi/sysvak-import/internal/secret"
+	"github.com/fhi/sysvak-import/internal/state"
 )
 
-// ErrNotFound is returned by Files.FileDetail for an unknown file id and by Operators for an
-// unknown operator.
-var ErrNotFound = errors.New("console: not found")
+// ErrNotFound is returned (wrapped) by Files.FileDetail for an unknown file id and by Operators
+// for an unknown operator: the state's own error.
+var ErrNotFound = state.ErrNotFound
 
 // Stage is where a file stands in its life cycle (the state's file status): the status filter of
 // the list and the counts of /metrics use it.
@@ -108,45 +109,20 @@ type Unlocker interface {
 	Unlock(ctx context.Context, fileID string, password secret.Secret) (UnlockOutcome, error)
 }
 
-// Operator is an operator account (the state's own type). Hash is an Argon2id hash in PHC
-// string format. FailedLogins counts failures since FirstFailure (within the lockout window);
+// Operator is an operator account, as the state keeps it: Hash is an Argon2id hash in PHC
+// string format; FailedLogins counts failures since FirstFailure (within the lockout window);
 // LockedUntil is set when the account is locked.
-type Operator struct {
-	Name         string    `json:"name"`
-	Hash         string    `json:"hash"`
-	FailedLogins int       `json:"failed_logins"`
-	FirstFailure time.Time `json:"first_failure"`
-	LockedUntil  time.Time `json:"locked_until"`
-	Disabled     bool      `json:"disabled"`
-	Created      time.Time `json:"created"`
-	LastLogin    time.Time `json:"last_login"`
-}
+type Operator = state.Operator
 
-// Operators stores operator accounts.
-type Operators interface {
-	// Operator returns the named account, or an error wrapping ErrNotFound.
-	Operator(ctx context.Context, name string) (Operator, error)
-	// AddOperator creates an account; it fails if the name exists.
-	AddOperator(ctx context.Context, op Operator) error
-	// UpdateOperator reads the named account, calls update and stores the result, atomically
-	// with respect to other callers (several consoles may share a PostgreSQL state).
-	UpdateOperator(ctx context.Context, name string, update func(*Operator) error) (Operator, error)
-	RemoveOperator(ctx context.Context, name string) error
-	ListOperators(ctx context.Context) ([]Operator, error)
-}
+// Operators stores operator accounts (the state's interface; UpdateOperator is atomic, so that
+// consoles sharing a PostgreSQL state count failures together).
+type Operators = state.Operators
 
 // AuditEntry is one line of the audit log (SPEC 9): time, user (Actor), action, file id, remote
 // address and the outcome (Detail). It never holds a password, an ID number or a person's name;
 // for a failed login with an unknown user name the name typed is not recorded (it might be a
 // password typed into the wrong field).
-type AuditEntry struct {
-	Time   time.Time `json:"time"`
-	Actor  string    `json:"actor"`
-	Action string    `json:"action"`
-	FileID string    `json:"file_id,omitempty"`
-	Remote string    `json:"remote,omitempty"`
-	Detail string    `json:"detail,omitempty"`
-}
+type AuditEntry = state.AuditEntry
 
 // The audit actions.
 const (
