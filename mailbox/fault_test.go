@@ -118,6 +118,12 @@ func assertSpoolClean(t *testing.T, state string) {
 }
 
 func TestDropMidFetch(t *testing.T) {
+	if raceDetector {
+		// go-imap v2.0.0-beta.8 reads the rest of a literal cut by a dropped connection from the
+		// consumer's goroutine while its reader goroutine reads on: an upstream data race on
+		// the broken connection. `make test` runs this test in its pass without -race.
+		t.Skip("upstream go-imap race on a dropped connection; run without -race (make test does)")
+	}
 	servers := map[string]func(testing.TB) serverHandle{"memserver": newMemServer, "dovecot": newDovecot}
 	for name, newServer := range servers {
 		t.Run(name, func(t *testing.T) {

@@ -23,10 +23,14 @@ type headerTap struct {
 	r    io.Reader
 	buf  bytes.Buffer
 	done bool
+	err  error // the first read error other than io.EOF (the connection broke)
 }
 
 func (t *headerTap) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
+	if err != nil && err != io.EOF && t.err == nil {
+		t.err = err
+	}
 	if !t.done && n > 0 {
 		room := maxHeaderTap - t.buf.Len()
 		t.buf.Write(p[:min(n, room)])

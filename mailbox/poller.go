@@ -61,9 +61,10 @@ type Poller struct {
 	log    zerolog.Logger
 	unlock func() error
 
-	c         *imapclient.Client
-	foldersOK bool
-	wake      chan struct{} // new-mail signal from the unilateral data handler (IDLE)
+	c          *imapclient.Client
+	authExpiry time.Time // when the SASL credential of c expires (zero: password, or not known)
+	foldersOK  bool
+	wake       chan struct{} // new-mail signal from the unilateral data handler (IDLE)
 
 	// hook is the crash-test seam: called at "fetched", "recorded" and "moved"; an error aborts
 	// the pass there as a crash would.
@@ -102,13 +103,25 @@ func (p *Poller) disconnect() {
 		_ = p.c.Close()
 		p.c = nil
 	}
+	p.authExpiry = time.Time{}
 	p.foldersOK = false
 }
 
+// connect dials and logs in unless connected. A SASL login the server refuses is tried once
+// more, on a new connection, with a new credential (SPEC 11: refresh once on a failure).
 func (p *Poller) connect(ctx context.Context) error {
 	if p.c != nil {
 		return nil
 	}
+	err := p.dial(ctx, false)
+	if errors.Is(err, errAuthRefused) && p.cfg.SASL != nil {
+		p.log.Warn().Msg("the server refused the access token; logging in once more with a new token")
+		err = p.dial(ctx, true)
+	}
+	return err
+}
+
+func (p *Poller) dial(ctx context.Context, fresh bool) error {
 	cfg := p.cfg
 	wake := p.wake
 	opts := &imapclient.Options{
@@ -169,10 +182,9 @@ func (p *Poller) connect(ctx context.Context) error {
 		c.Close()
 		return fmt.Errorf("%w: greeting: %w", ErrIMAP, err)
 	}
-	pw := cfg.Password.Bytes()
-	if err := c.Login(cfg.User, string(pw)).Wait(); err != nil {
+	if err := p.login(ctx, c, fresh); err != nil {
 		c.Close()
-		return fmt.Errorf("%w: login failed: %w", ErrIMAP, err)
+		return err
 	}
 	p.c = c
 	p.log.Debug().Msg("connected")
@@ -281,6 +293,10 @@ func (p *Poller) PollOnce(ctx context.Context) (Result, error) {
 // selectMailbox connects, makes the folders, selects the mailbox and reconciles its UIDVALIDITY
 // with the state; it returns the UIDVALIDITY and the last UID taken.
 func (p *Poller) selectMailbox(ctx context.Context, st Store, res *Result) (uint32, uint32, error) {
+	if p.c != nil && p.tokenExpired(time.Second) {
+		p.log.Debug().Msg("access token expired; logging in again with a new one")
+		p.disconnect()
+	}
 	if err := p.connect(ctx); err != nil {
 		return 0, 0, err
 	}
@@ -455,7 +471,10 @@ func (p *Poller) fetch(ctx context.Context, st Store, uid uint32) (*fetched, err
 				body := &headerTap{r: it.Literal}
 				fm.atts, fm.skipped, xerr = mime.Extract(ctx, body, p.cfg.Limits, p.cfg.Sniffer, st.TempDir())
 				fm.headers = body.headers()
-				if errors.Is(xerr, mime.ErrSource) {
+				if errors.Is(xerr, mime.ErrSource) || body.err != nil {
+					if xerr == nil {
+						xerr = body.err
+					}
 					// The connection broke mid-literal: drop it at once. Draining the rest of
 					// the response (fc.Close) would read the connection beside the client's
 					// reader goroutine.

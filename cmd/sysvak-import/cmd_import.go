@@ -15,6 +15,7 @@ import (
 type importFlags struct {
 	commonFlags
 	strict bool
+	fhir   bool
 }
 
 func importCmd() *command {
@@ -31,6 +32,7 @@ func importCmd() *command {
 			o := &importFlags{}
 			addCommon(fs, &o.commonFlags)
 			fs.BoolVar(&o.strict, "strict", false, "register nothing from a file that has any rejected row")
+			addFHIRFlag(fs, &o.fhir)
 			return o
 		},
 		run: runImport,
@@ -49,6 +51,7 @@ func runImport(ctx context.Context, e *env, opts any, args []string, columns map
 		return exitUsage
 	}
 	s.opts.Strict = o.strict
+	s.opts.FHIR = o.fhir
 	st, err := openState(ctx, o.state, time.Second)
 	if err != nil {
 		return exitFor(e, s.log, err)

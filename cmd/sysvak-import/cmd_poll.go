@@ -9,6 +9,7 @@ import (
 
 	"github.com/fhi/sysvak-import/importer/decrypt"
 	"github.com/fhi/sysvak-import/internal/intake"
+	"github.com/fhi/sysvak-import/internal/mailauth"
 	"github.com/fhi/sysvak-import/internal/secret"
 	"github.com/fhi/sysvak-import/internal/state"
 	"github.com/fhi/sysvak-import/internal/state/folder"
@@ -19,9 +20,12 @@ import (
 type pollFlags struct {
 	commonFlags
 	imapAddr, imapTLS, imapUser, imapPasswordFile string
+	imapAuth                                      string
+	oauth                                         oauthFlags
 	mailbox, processedFolder, rejectedFolder      string
 	interval                                      time.Duration
 	once, strict                                  bool
+	fhir                                          bool
 }
 
 func pollCmd() *command {
@@ -32,6 +36,7 @@ func pollCmd() *command {
 		examples: []string{
 			"sysvak-import poll --once --imap-addr imap.example.no:993 --imap-user sysvak --imap-password-file /etc/sysvak/imap.pw",
 			"SYSVAK_IMAP_PASSWORD=... sysvak-import poll --config /etc/sysvak-import.toml      # runs until stopped",
+			"sysvak-import poll --imap-addr outlook.office365.com:993 --imap-user vaksine@fhi.no --imap-auth xoauth2 --oauth-token-url https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token --oauth-client-id <app-id> --oauth-client-secret-file /etc/sysvak/oauth.secret --oauth-scope https://outlook.office365.com/.default",
 			"echo 'passord fra SMS' > ./sysvak-state/passwords/<file-id>   # picked up on the next poll",
 		},
 		flags: func(fs *flag.FlagSet) any {
@@ -41,12 +46,15 @@ func pollCmd() *command {
 			fs.StringVar(&o.imapTLS, "imap-tls", "tls", "tls, starttls or insecure (insecure only for loopback addresses)")
 			fs.StringVar(&o.imapUser, "imap-user", "", "IMAP user name")
 			fs.StringVar(&o.imapPasswordFile, "imap-password-file", "", "file whose first line is the IMAP password (or env SYSVAK_IMAP_PASSWORD)")
+			fs.StringVar(&o.imapAuth, "imap-auth", "password", "password, xoauth2 or oauthbearer (OAuth 2.0 access token: Exchange Online, Google; see docs/oauth.md)")
+			addOAuthFlags(fs, &o.oauth)
 			fs.StringVar(&o.mailbox, "mailbox", "INBOX", "mailbox to read")
 			fs.StringVar(&o.processedFolder, "processed-folder", "Processed", "folder for messages whose attachments were taken")
 			fs.StringVar(&o.rejectedFolder, "rejected-folder", "Rejected", "folder for messages without a usable attachment")
 			fs.DurationVar(&o.interval, "interval", time.Minute, "poll interval when the server has no IDLE (and to pick up dropped passwords)")
 			fs.BoolVar(&o.once, "once", false, "one pass, then exit (for cron and systemd timers)")
 			fs.BoolVar(&o.strict, "strict", false, "register nothing from a file that has any rejected row")
+			addFHIRFlag(fs, &o.fhir)
 			return o
 		},
 		run: runPoll,
@@ -76,14 +84,15 @@ func runPoll(ctx context.Context, e *env, opts any, args []string, columns map[s
 	}
 	defer wipeAll(s.passwords)
 	s.opts.Strict = o.strict
-	pw, err := imapPassword(ctx, e, o)
+	s.opts.FHIR = o.fhir
+	pw, login, err := imapLogin(ctx, e, o)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "sysvak-import poll: %v\n", err)
 		return exitUsage
 	}
 	defer pw.Wipe()
 	p, err := mailbox.New(mailbox.Config{
-		Addr: o.imapAddr, TLS: lower(o.imapTLS), User: o.imapUser, Password: pw,
+		Addr: o.imapAddr, TLS: lower(o.imapTLS), User: o.imapUser, Password: pw, SASL: saslOf(login),
 		Mailbox: o.mailbox, ProcessedFolder: o.processedFolder, RejectedFolder: o.rejectedFolder,
 		Interval: o.interval, Sniffer: acceptAttachment,
 		Open:   func(ctx context.Context) (mailbox.Store, error) { return openState(ctx, o.state, 10*time.Second) },
@@ -129,29 +138,42 @@ func runPoll(ctx context.Context, e *env, opts any, args []string, columns map[s
 	return pr.code
 }
 
-// imapPassword reads the IMAP password (--imap-password-file or SYSVAK_IMAP_PASSWORD) and checks
-// the other required flags.
-func imapPassword(ctx context.Context, e *env, o *pollFlags) (secret.Secret, error) {
+// imapLogin reads the IMAP password (--imap-password-file or SYSVAK_IMAP_PASSWORD) or sets up
+// OAuth (--imap-auth, SPEC 11), and checks the other required flags.
+func imapLogin(ctx context.Context, e *env, o *pollFlags) (secret.Secret, *mailauth.Authenticator, error) {
 	var pw secret.Secret
 	switch {
 	case o.imapPasswordFile != "":
 		p, err := secret.ReadFile(ctx, o.imapPasswordFile, e.stdin)
 		if err != nil {
-			return pw, fmt.Errorf("--imap-password-file: %w", err)
+			return pw, nil, fmt.Errorf("--imap-password-file: %w", err)
 		}
 		pw = p
 	case e.getenv("SYSVAK_IMAP_PASSWORD") != "":
 		pw = secret.New([]byte(e.getenv("SYSVAK_IMAP_PASSWORD")))
 	}
-	if o.imapAddr == "" || o.imapUser == "" || pw.Empty() {
+	fail := func(err error) (secret.Secret, *mailauth.Authenticator, error) {
 		pw.Wipe()
-		return pw, errors.New("--imap-addr, --imap-user and an IMAP password (--imap-password-file or SYSVAK_IMAP_PASSWORD) are required")
+		return secret.Secret{}, nil, err
+	}
+	mech, err := mailauth.ParseMechanism(o.imapAuth)
+	if err != nil {
+		return fail(fmt.Errorf("--imap-auth: %w", err))
+	}
+	login, err := o.oauth.saslLogin(ctx, e, mech, o.imapUser, o.imapAddr)
+	if err != nil {
+		return fail(err)
+	}
+	if mech.OAuth() && (o.imapAddr == "" || o.imapUser == "") {
+		return fail(errors.New("--imap-addr and --imap-user are required"))
+	}
+	if !mech.OAuth() && (o.imapAddr == "" || o.imapUser == "" || pw.Empty()) {
+		return fail(errors.New("--imap-addr, --imap-user and an IMAP password (--imap-password-file or SYSVAK_IMAP_PASSWORD) are required"))
 	}
 	if o.interval <= 0 {
-		pw.Wipe()
-		return pw, errors.New("--interval must be positive")
+		return fail(errors.New("--interval must be positive"))
 	}
-	return pw, nil
+	return pw, login, nil
 }
 
 // passRunner runs the intake's pass after each mailbox pass. The state is opened per pass only,
@@ -191,4 +213,12 @@ func wipeAll(ps []secret.Secret) {
 	for i := range ps {
 		ps[i].Wipe()
 	}
+}
+
+// saslOf keeps a nil *Authenticator from becoming a non-nil mailbox.SASLAuth.
+func saslOf(a *mailauth.Authenticator) mailbox.SASLAuth {
+	if a == nil {
+		return nil
+	}
+	return a
 }

@@ -103,6 +103,10 @@ func (s *Service) reportArrivals(ctx context.Context, f state.File, localPath st
 	if err := set.CopyFrom(importer.RecordsFile); err != nil {
 		return nil, &importer.OperationalError{Err: err}
 	}
+	dir := filepath.Join(s.cfg.OutDir, f.ID)
+	if err := importer.CarryFHIR(set, s.cfg.Opts, dir, f.ID, f.Updated); err != nil {
+		return nil, &importer.OperationalError{Err: err}
+	}
 	return rep, s.writeOutputs(ctx, set, f.ID, rep)
 }
 

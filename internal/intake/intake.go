@@ -183,10 +183,6 @@ func (s *Service) process(ctx context.Context, cl *claimed, path string, passwor
 		return nil, &importer.OperationalError{Err: err}
 	}
 	defer set.Abort()
-	rf, err := set.Create(importer.RecordsFile)
-	if err != nil {
-		return nil, &importer.OperationalError{Err: err}
-	}
 	view, err := s.st.LedgerView(ctx)
 	if err != nil {
 		return nil, err
@@ -196,15 +192,10 @@ func (s *Service) process(ctx context.Context, cl *claimed, path string, passwor
 		return ledger.Entry{FileID: e.FileID, Row: e.Row, Deleted: e.Deleted}, ok
 	}
 	in := importer.Input{Path: path, Name: f.Name, Source: source(f.Source), Passwords: passwords, SHA256: f.SHA256}
-	ev, err := importer.Evaluate(ctx, in, s.cfg.Opts, mac, lookup, rf)
+	ev, err := importer.Evaluate(ctx, in, s.cfg.Opts, mac, lookup, set)
 	view.Close()
 	if err != nil {
 		return nil, err
-	}
-	if !ev.Registers {
-		if err := rf.Truncate(0); err != nil {
-			return nil, &importer.OperationalError{Err: fmt.Errorf("discard records: %w", err)}
-		}
 	}
 	rep := ev.Report
 	rep.Resent = resent(f)
@@ -215,7 +206,7 @@ func (s *Service) process(ctx context.Context, cl *claimed, path string, passwor
 	for _, c := range ev.Changes {
 		o.Changes = append(o.Changes, state.LedgerChange{Key: state.LedgerKey(c.Key), Row: c.Row, Delete: c.Delete})
 	}
-	o.RecordsPath = rf.Name()
+	o.RecordsPath = ev.RecordsPath
 	c := cl.stop()
 	cl.stop = func() state.Claim { return c }
 	o.Claim = c

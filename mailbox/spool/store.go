@@ -286,43 +286,8 @@ func (s *Store) Commit(ctx context.Context, in []Incoming, arr Arrival, msg *Mes
 		arr.Received = s.now()
 	}
 	// 1. Which ids are new? Rename those into place (after the extractor's fsync), then fsync the folder.
-	known := map[string]bool{}
-	if err := s.db.View(func(tx *bolt.Tx) error {
-		for _, f := range in {
-			id := FileID(f.SHA256)
-			// A local file recorded without its bytes gets them from a later arrival that has them.
-			raw := tx.Bucket(bFiles).Get([]byte(id))
-			known[id] = raw != nil && !bytes.Contains(raw, []byte(`"not_spooled":true`))
-		}
-		return nil
-	}); err != nil {
-		return res, fmt.Errorf("spool: read state: %w", err)
-	}
-	renamed := false
-	for _, f := range in {
-		id := FileID(f.SHA256)
-		if !ValidFileID(id) || len(f.SHA256) != 64 {
-			return res, ErrBadFileID
-		}
-		if known[id] || f.TempPath == "" {
-			continue
-		}
-		if filepath.Dir(f.TempPath) != s.TempDir() {
-			return res, fmt.Errorf("spool: incoming file is not in the spool's temp folder")
-		}
-		dst, _ := s.Path(id)
-		if err := os.Rename(f.TempPath, dst); err != nil {
-			if errors.Is(err, os.ErrNotExist) { // two parts with the same content: renamed already
-				continue
-			}
-			return res, fmt.Errorf("spool: store file %s: %w", id, err)
-		}
-		renamed = true
-	}
-	if renamed {
-		if err := syncDir(filepath.Join(s.dir, SpoolDir)); err != nil {
-			return res, err
-		}
+	if err := s.renameNew(in); err != nil {
+		return res, err
 	}
 	// 2. Record everything in one transaction.
 	now := s.now()
@@ -378,6 +343,48 @@ func (s *Store) Commit(ctx context.Context, in []Incoming, arr Arrival, msg *Mes
 		return CommitResult{}, fmt.Errorf("spool: record: %w", err)
 	}
 	return res, nil
+}
+
+// renameNew renames the incoming files whose ids the store does not hold (with their bytes)
+// into the spool, then fsyncs the spool folder.
+func (s *Store) renameNew(in []Incoming) error {
+	known := map[string]bool{}
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		for _, f := range in {
+			id := FileID(f.SHA256)
+			// A local file recorded without its bytes gets them from a later arrival that has them.
+			raw := tx.Bucket(bFiles).Get([]byte(id))
+			known[id] = raw != nil && !bytes.Contains(raw, []byte(`"not_spooled":true`))
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("spool: read state: %w", err)
+	}
+	renamed := false
+	for _, f := range in {
+		id := FileID(f.SHA256)
+		if !ValidFileID(id) || len(f.SHA256) != 64 {
+			return ErrBadFileID
+		}
+		if known[id] || f.TempPath == "" {
+			continue
+		}
+		if filepath.Dir(f.TempPath) != s.TempDir() {
+			return fmt.Errorf("spool: incoming file is not in the spool's temp folder")
+		}
+		dst, _ := s.Path(id)
+		if err := os.Rename(f.TempPath, dst); err != nil {
+			if errors.Is(err, os.ErrNotExist) { // two parts with the same content: renamed already
+				continue
+			}
+			return fmt.Errorf("spool: store file %s: %w", id, err)
+		}
+		renamed = true
+	}
+	if renamed {
+		return syncDir(filepath.Join(s.dir, SpoolDir))
+	}
+	return nil
 }
 
 // RecordMessage records a message that carried no file (it goes to the rejected folder), and
