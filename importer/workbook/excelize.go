@@ -11,6 +11,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/fhi/sysvak-import/internal/ctxio"
 	"github.com/fhi/sysvak-import/validate"
 )
 
@@ -199,7 +200,7 @@ func checkPart(ctx context.Context, zf *zip.File, want string, rows *rowScanner)
 	if rows != nil {
 		w = io.MultiWriter(&tail, rows)
 	}
-	if _, err := io.Copy(w, ctxReader{ctx, rc}); err != nil {
+	if _, err := io.Copy(w, ctxio.NewReader(ctx, rc)); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -250,18 +251,6 @@ func (t *tailWriter) Write(p []byte) (int, error) {
 	}
 	t.n += copy(t.buf[t.n:], p)
 	return len(p), nil
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 func openGuarded(r io.ReaderAt, size int64, o Options) (*excelize.File, error) {
