@@ -50,6 +50,41 @@ type Options struct {
 	Log     zerolog.Logger
 	// Progress, when set, is called now and then with the number of rows read so far.
 	Progress func(rows int)
+
+	shared *shared // set by Prepare
+}
+
+// shared is the set-up every file of a run can use as it is (issue 17: for 100-row files it
+// cost more than reading them).
+type shared struct {
+	check   validate.Options // what checker was made from
+	checker *validate.Checker
+}
+
+// Prepare returns o with the per-run set-up done once: the checker (code list, validator) and
+// the default header mapping. A caller that processes several files with the same options
+// calls it once and passes the result for every file; without it each file sets these up
+// itself. The error wraps validate.ErrOptions.
+func (o Options) Prepare() (Options, error) {
+	if o.Mapping == nil {
+		o.Mapping = workbook.DefaultMapping()
+	}
+	chk, err := validate.NewChecker(o.Check)
+	if err != nil {
+		return o, err
+	}
+	o.shared = &shared{check: o.Check, checker: chk}
+	return o, nil
+}
+
+// checker returns the checker for one workbook.
+func (o *Options) checker(date1904 bool, absent [validate.NumColumns]bool) (*validate.Checker, error) {
+	if o.shared != nil && o.shared.check == o.Check {
+		return o.shared.checker.WithFile(date1904, absent), nil
+	}
+	chk := o.Check
+	chk.Date1904, chk.Absent = date1904, absent
+	return validate.NewChecker(chk)
 }
 
 // Input is one file to process.
@@ -243,14 +278,13 @@ func readRows(ctx context.Context, f *os.File, size int64, in Input, o Options, 
 			Args: validate.Args{"column": h}})
 	}
 
-	chk := o.Check
-	chk.Date1904 = book.Date1904()
+	var absent [validate.NumColumns]bool
 	hdr := sheet.Header()
 	for col := validate.Column(0); col < validate.NumColumns; col++ {
-		chk.Absent[col] = !hdr.Has(col)
+		absent[col] = !hdr.Has(col)
 	}
-	rep.Findings = append(rep.Findings, validate.FileLevelMissing(chk.Absent)...)
-	checker, err := validate.NewChecker(chk)
+	rep.Findings = append(rep.Findings, validate.FileLevelMissing(absent)...)
+	checker, err := o.checker(book.Date1904(), absent)
 	if err != nil {
 		return operational("checker: %w", err)
 	}
