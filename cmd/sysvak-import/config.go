@@ -11,13 +11,6 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-// usageError is a configuration or usage error: exit code 3.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, a ...any) error { return &usageError{msg: fmt.Sprintf(format, a...)} }
-
 // parseArgs parses flags and positional arguments in any order ("validate FILE --lang en"), then
 // fills every flag not given on the command line from the environment (SYSVAK_<FLAG>, upper case,
 // '-' as '_') and then from the TOML config file (--config, or SYSVAK_CONFIG), whose keys are the
