@@ -40,10 +40,12 @@ func (s *ledgerSink) lookup(k ledger.Key) (ledger.Entry, bool) { return s.r.Get(
 // Import processes one file. The returned error is operational only (*OperationalError or the
 // context's error); problems of the file are in the report.
 func (im *Importer) Import(ctx context.Context, in Input) (*report.Report, error) {
-	id, err := FileID(in.Path)
+	src, err := openSource(in.Path)
 	if err != nil {
 		return nil, operational("read %s: %w", filepath.Base(in.Path), err)
 	}
+	defer src.Close()
+	id := src.id
 	st, known, err := im.Ledger.FileState(id)
 	if err != nil {
 		return nil, &OperationalError{Err: err}
@@ -73,7 +75,7 @@ func (im *Importer) Import(ctx context.Context, in Input) (*report.Report, error
 		return nil, &OperationalError{Err: err}
 	}
 	sk := &ledgerSink{r: reader, bufferedRecords: bufferedRecords{w: bufio.NewWriterSize(rf, 256<<10)}}
-	rep, keys, err := run(ctx, in, im.Opts, im.Ledger.NewHasher(), sk)
+	rep, keys, err := run(ctx, in, src, im.Opts, im.Ledger.NewHasher(), sk)
 	reader.Close()
 	if err != nil {
 		return nil, err

@@ -48,7 +48,10 @@ func BenchmarkValidateSmallFiles(b *testing.B) {
 		rows  int
 	}{{"500x100", small, smallRows}, {"1x50000", []string{big}, smallBigRows}} {
 		b.Run(c.name, func(b *testing.B) {
-			o := testOptions(zerolog.Nop())
+			o, err := testOptions(zerolog.Nop()).Prepare() // once per run, as the commands do
+			if err != nil {
+				b.Fatal(err)
+			}
 			b.ReportAllocs()
 			for b.Loop() {
 				for _, p := range c.paths {
@@ -78,6 +81,10 @@ func BenchmarkImportSmallFiles(b *testing.B) {
 		rows  int
 	}{{"500x100", small, smallRows}, {"1x50000", []string{big}, smallBigRows}} {
 		b.Run(c.name, func(b *testing.B) {
+			o, err := testOptions(zerolog.Nop()).Prepare()
+			if err != nil {
+				b.Fatal(err)
+			}
 			b.ReportAllocs()
 			for b.Loop() {
 				b.StopTimer()
@@ -86,7 +93,7 @@ func BenchmarkImportSmallFiles(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				im := &Importer{Ledger: led, OutDir: filepath.Join(dir, "out"), Opts: testOptions(zerolog.Nop())}
+				im := &Importer{Ledger: led, OutDir: filepath.Join(dir, "out"), Opts: o}
 				b.StartTimer()
 				for _, p := range c.paths {
 					rep, err := im.Import(context.Background(), Input{Path: p, Name: filepath.Base(p)})
