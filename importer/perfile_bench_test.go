@@ -114,3 +114,44 @@ func BenchmarkImportSmallFiles(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkImport1M imports the 1M-row shared-strings bench workbook into a fresh state and out
+// folder (issue 17: import at most 2x validate's time). -short skips it.
+func BenchmarkImport1M(b *testing.B) {
+	if testing.Short() {
+		b.Skip("-short")
+	}
+	dir, err := filepath.Abs("../.bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	path, err := fixturegen.BenchFile(dir, 1_000_000, fixturegen.BenchSST)
+	if err != nil {
+		b.Fatal(err)
+	}
+	o, err := testOptions(zerolog.Nop()).Prepare()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		tmp := b.TempDir()
+		led, err := ledger.Open(context.Background(), filepath.Join(tmp, "state"), ledger.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		im := &Importer{Ledger: led, OutDir: filepath.Join(tmp, "out"), Opts: o}
+		b.StartTimer()
+		rep, err := im.Import(context.Background(), Input{Path: path, Name: filepath.Base(path)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if rep.Stats.Registered != 1_000_000 {
+			b.Fatalf("registered %d", rep.Stats.Registered)
+		}
+		b.StopTimer()
+		led.Close()
+		b.StartTimer()
+	}
+}
