@@ -115,6 +115,7 @@ func Validate(ctx context.Context, in Input, o Options) (*report.Report, error) 
 	if err != nil {
 		return nil, err
 	}
+	rep.Mode = report.ModeValidate
 	return rep, nil
 }
 
