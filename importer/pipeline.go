@@ -366,7 +366,7 @@ func dedup(fileID string, rec *validate.Record, k ledger.Key, keys *keyTable, sk
 			return nil, true
 		}
 		return []validate.Finding{{Row: rec.Row, Column: validate.ColPersonID.Key(), Code: validate.LedgerDeleteUnknown,
-			Severity: validate.SeverityWarning, Value: validate.MaskID(rec.PersonID)}}, true
+			Severity: validate.SeverityWarning}}, true
 	}
 	if seen && !st.deleted {
 		return []validate.Finding{dupFinding(rec, st, bh)}, false
@@ -374,7 +374,7 @@ func dedup(fileID string, rec *validate.Record, k ledger.Key, keys *keyTable, sk
 	if !seen {
 		if e, ok := sk.lookup(k); ok && !e.Deleted && !e.OwnedBy(fileID) {
 			return []validate.Finding{{Row: rec.Row, Column: validate.ColPersonID.Key(), Code: validate.LedgerDuplicate,
-				Severity: validate.SeverityWarning, Value: validate.MaskID(rec.PersonID),
+				Severity: validate.SeverityWarning,
 				Args: validate.Args{"file": e.FileID, "row": strconv.Itoa(e.Row)}}}, false
 		}
 	}
@@ -388,7 +388,7 @@ func dedup(fileID string, rec *validate.Record, k ledger.Key, keys *keyTable, sk
 
 func dupFinding(rec *validate.Record, first dedupState, bh uint32) validate.Finding {
 	f := validate.Finding{Row: rec.Row, Column: validate.ColPersonID.Key(), Code: validate.RowDuplicate,
-		Severity: validate.SeverityWarning, Value: validate.MaskID(rec.PersonID),
+		Severity: validate.SeverityWarning,
 		Args: validate.Args{"row": strconv.Itoa(int(first.row))}}
 	if first.deleted {
 		return f

@@ -44,17 +44,20 @@ const (
 
 // Codes of the other columns.
 const (
-	DoseFormat           Code = "dose.format"
-	BatchMissing         Code = "batch.missing"
-	BatchFormat          Code = "batch.format"
-	VaccinatorMissing    Code = "vaccinator.missing"
-	VaccinatorFormat     Code = "vaccinator.format"
-	UnitFormat           Code = "unit.format"
-	MunicipalityFormat   Code = "municipality.format"
-	GivenElsewhereFormat Code = "given_elsewhere.format"
-	ActionFormat         Code = "action.format"
-	CommentTooLong       Code = "comment.too_long"
-	CellFormulaNoValue   Code = "cell.formula_no_value"
+	DoseFormat         Code = "dose.format"
+	BatchMissing       Code = "batch.missing"
+	BatchFormat        Code = "batch.format"
+	VaccinatorMissing  Code = "vaccinator.missing"
+	VaccinatorFormat   Code = "vaccinator.format"
+	UnitFormat         Code = "unit.format"
+	MunicipalityFormat Code = "municipality.format"
+	// MunicipalityLeadingZeroRestored: a 3-digit kommunenummer (301: a number cell, or a CSV
+	// opened in Excel or LibreOffice, dropped the 0 of 0301) is read with the 0 put back.
+	MunicipalityLeadingZeroRestored Code = "municipality.leading_zero_restored"
+	GivenElsewhereFormat            Code = "given_elsewhere.format"
+	ActionFormat                    Code = "action.format"
+	CommentTooLong                  Code = "comment.too_long"
+	CellFormulaNoValue              Code = "cell.formula_no_value"
 )
 
 // Duplicate and ledger codes.
@@ -98,7 +101,7 @@ func AllCodes() []Code {
 		IDMissing, IDFormat, IDLeadingZeroRestored, IDPrecisionLost, IDBirthdate, IDChecksum, IDDUFYear, IDTypeNotAllowed, IDSynthetic,
 		DateMissing, DateFormat, DateFuture, DateBeforeBirth, DateImplausible,
 		CodeMissing, CodeFormat, CodeUnknown, CodeInactive,
-		DoseFormat, BatchMissing, BatchFormat, VaccinatorMissing, VaccinatorFormat, UnitFormat, MunicipalityFormat, GivenElsewhereFormat, ActionFormat, CommentTooLong, CellFormulaNoValue,
+		DoseFormat, BatchMissing, BatchFormat, VaccinatorMissing, VaccinatorFormat, UnitFormat, MunicipalityFormat, MunicipalityLeadingZeroRestored, GivenElsewhereFormat, ActionFormat, CommentTooLong, CellFormulaNoValue,
 		RowDuplicate, RowDuplicateConflict, LedgerDuplicate, LedgerDeleteUnknown,
 		FileUnsupportedFormat, FileLegacyXLS, FilePasswordNeeded, FileWrongPassword, FileCorrupt, FileIntegrity, FileTooLarge, FileNoSheet, FileHeaderNotFound, FileColumnMissing, FileNoRows, HeaderUnknownColumn,
 		MailNoAttachment, MailUnreadable, MailTooManyParts, MailTooDeep,
@@ -110,7 +113,7 @@ func AllCodes() []Code {
 // header.unknown_column.
 func (c Code) DefaultSeverity() Severity {
 	switch c {
-	case IDLeadingZeroRestored, DateImplausible, BatchMissing, VaccinatorMissing,
+	case IDLeadingZeroRestored, MunicipalityLeadingZeroRestored, DateImplausible, BatchMissing, VaccinatorMissing,
 		RowDuplicate, RowDuplicateConflict, LedgerDuplicate, LedgerDeleteUnknown, HeaderUnknownColumn:
 		return SeverityWarning
 	}
@@ -125,7 +128,8 @@ type Args map[string]string
 
 // Finding is one problem found in a file. Row is the spreadsheet's 1-based row number, 0 for a
 // file-level finding. Column is a column key ("" for file level). Value is the cell value as read,
-// masked for person_id (MaskID). Message is filled in by Localize for the reader's language.
+// empty for person_id (no part of an ID number, SPEC 5) and for the free-text columns. Message
+// is filled in by Localize for the reader's language.
 type Finding struct {
 	Row      int      `json:"row"`
 	Column   string   `json:"column"`

@@ -47,6 +47,8 @@ func Localize(lang string, f *Finding) {
 			return f.Value
 		case "type":
 			return typeName(en, f.Args["type"])
+		case "differs":
+			return differs(en, f.Args["differs"])
 		}
 		return f.Args[name]
 	})
@@ -54,6 +56,29 @@ func Localize(lang string, f *Finding) {
 
 // Hint returns a short "what to do" for a code (used by the text report), "" for an unknown code.
 func Hint(lang string, c Code) string { return hint(lang == LangEN, c) }
+
+// differs names the fields in which a row.duplicate_conflict row differs from the row it
+// repeats (Args "differs": "batch", "dose" or "batch, dose").
+func differs(en bool, fields string) string {
+	batch, dose := strings.Contains(fields, ColBatch.Key()), strings.Contains(fields, ColDose.Key())
+	switch {
+	case batch && dose && en:
+		return "both the batch number and the dose number differ"
+	case batch && dose:
+		return "både batchnummeret og dosenummeret er forskjellige"
+	case batch && en:
+		return "the batch number differs"
+	case batch:
+		return "batchnummeret er forskjellig"
+	case dose && en:
+		return "the dose number differs"
+	case dose:
+		return "dosenummeret er forskjellig"
+	case en:
+		return "the batch number or the dose number differs"
+	}
+	return "batchnummeret eller dosenummeret er forskjellig"
+}
 
 // typeName translates the Norwegian type names of IDKind.TypeName for English messages.
 func typeName(en bool, t string) string {
@@ -187,6 +212,8 @@ func messageNB(key string) string {
 		return "Helseenhet «{value}» er ikke gyldig. Skriv organisasjonsnummer (9 siffer) eller HER-id (bare siffer)."
 	case "municipality.format":
 		return "Kommunenummeret «{value}» er ikke gyldig. Det skal være 4 siffer, for eksempel 0301."
+	case "municipality.leading_zero_restored":
+		return "Kommunenummeret «{value}» manglet 0 først (Excel fjerner ledende null i tallceller). Nullen er satt inn igjen."
 	case "given_elsewhere.format":
 		return "«{value}» i Gitt annet sted er ikke ja eller nei. Skriv Ja eller Nei (eller la feltet stå tomt)."
 	case "action.format":
@@ -198,7 +225,7 @@ func messageNB(key string) string {
 	case "row.duplicate":
 		return "Samme person, dato og vaksinekode som rad {row}. Raden blir ikke registrert to ganger."
 	case "row.duplicate_conflict":
-		return "Samme person, dato og vaksinekode som rad {row}, men batch eller dose er forskjellig[[ ({detail})]]. Raden blir ikke registrert; sjekk hvilken rad som er riktig."
+		return "Samme person, dato og vaksinekode som rad {row}, men {differs}. Raden blir ikke registrert; sjekk hvilken rad som er riktig."
 	case "ledger.duplicate":
 		return "Vaksinasjonen er allerede registrert[[ fra fil {file}]][[, rad {row}]]. Den blir ikke registrert på nytt."
 	case "ledger.delete_unknown":
@@ -299,6 +326,8 @@ func messageEN(key string) string {
 		return "The health unit \"{value}\" is not valid. Enter an organisation number (9 digits) or a HER-id (digits only)."
 	case "municipality.format":
 		return "The municipality number \"{value}\" is not valid. It must be 4 digits, for example 0301."
+	case "municipality.leading_zero_restored":
+		return "The municipality number \"{value}\" had lost its leading 0 (Excel drops leading zeros in number cells). The 0 was put back."
 	case "given_elsewhere.format":
 		return "\"{value}\" in Given elsewhere is not yes or no. Write Ja or Nei (or leave it blank)."
 	case "action.format":
@@ -310,7 +339,7 @@ func messageEN(key string) string {
 	case "row.duplicate":
 		return "Same person, date and vaccine code as row {row}. The row is not registered twice."
 	case "row.duplicate_conflict":
-		return "Same person, date and vaccine code as row {row}, but the batch or dose differs[[ ({detail})]]. The row is not registered; check which row is right."
+		return "Same person, date and vaccine code as row {row}, but {differs}. The row is not registered; check which row is right."
 	case "ledger.duplicate":
 		return "This vaccination is already registered[[ from file {file}]][[, row {row}]]. It is not registered again."
 	case "ledger.delete_unknown":
@@ -361,7 +390,7 @@ func hint(en bool, c Code) string {
 func hintNB(c Code) string {
 	switch c {
 	case IDMissing:
-		return "Fyll inn fødselsnummer, D-nummer eller DUF-nummer."
+		return "Skriv personens fødselsnummer eller D-nummer (11 siffer) eller DUF-nummer (12 siffer) i kolonnen Fødselsnummer. Hører raden ikke med, slett den."
 	case IDFormat:
 		return "Skriv nummeret med 11 siffer (12 for DUF-nummer), uten bokstaver."
 	case IDLeadingZeroRestored:
@@ -383,7 +412,7 @@ func hintNB(c Code) string {
 	case DateFuture, DateImplausible:
 		return "Sjekk datoen, særlig året."
 	case DateBeforeBirth:
-		return "Sjekk datoen og fødselsnummeret."
+		return "Se om dag og måned er byttet om eller året er feil, og om fødselsnummeret hører til riktig person."
 	case CodeMissing:
 		return "Fyll inn SYSVAK-koden for vaksinen."
 	case CodeFormat, CodeUnknown:
@@ -404,6 +433,8 @@ func hintNB(c Code) string {
 		return "Skriv organisasjonsnummer (9 siffer) eller HER-id."
 	case MunicipalityFormat:
 		return "Skriv kommunenummeret med 4 siffer; formater kolonnen som tekst."
+	case MunicipalityLeadingZeroRestored:
+		return "Formater kommunenummer-kolonnen som tekst i Excel."
 	case GivenElsewhereFormat:
 		return "Skriv Ja eller Nei."
 	case ActionFormat:
@@ -441,7 +472,7 @@ func hintNB(c Code) string {
 func hintEN(c Code) string {
 	switch c {
 	case IDMissing:
-		return "Enter the fødselsnummer, D-number or DUF number."
+		return "Write the person's fødselsnummer or D-number (11 digits) or DUF number (12 digits) in the Fødselsnummer column. If the row does not belong in the file, delete it."
 	case IDFormat:
 		return "Write the number with 11 digits (12 for a DUF number), without letters."
 	case IDLeadingZeroRestored:
@@ -463,7 +494,7 @@ func hintEN(c Code) string {
 	case DateFuture, DateImplausible:
 		return "Check the date, especially the year."
 	case DateBeforeBirth:
-		return "Check the date and the ID number."
+		return "See whether day and month are swapped or the year is wrong, and whether the ID number belongs to the right person."
 	case CodeMissing:
 		return "Enter the SYSVAK code of the vaccine."
 	case CodeFormat, CodeUnknown:
@@ -484,6 +515,8 @@ func hintEN(c Code) string {
 		return "Enter an organisation number (9 digits) or a HER-id."
 	case MunicipalityFormat:
 		return "Write the municipality number with 4 digits; format the column as text."
+	case MunicipalityLeadingZeroRestored:
+		return "Format the municipality number column as text in Excel."
 	case GivenElsewhereFormat:
 		return "Write Ja or Nei (yes or no)."
 	case ActionFormat:
