@@ -100,7 +100,11 @@ func classify(err error) *fileError {
 	}
 	var de *decrypt.Error
 	if errors.As(err, &de) {
-		return &fileError{code: de.Code, args: validate.Args{"detail": de.Detail}, detail: de.Detail}
+		args := validate.Args{"detail": de.Detail}
+		if de.What != "" {
+			args["what"] = de.What
+		}
+		return &fileError{code: de.Code, args: args, detail: de.Detail}
 	}
 	var we *workbook.Error
 	if errors.As(err, &we) {

@@ -49,6 +49,10 @@ func Localize(lang string, f *Finding) {
 			return typeName(en, f.Args["type"])
 		case "differs":
 			return differs(en, f.Args["differs"])
+		case "what":
+			if f.Code == FileUnsupportedFormat || f.Code == FileLegacyXLS {
+				return fileTypeName(en, f.Args["what"])
+			}
 		}
 		return f.Args[name]
 	})
@@ -56,6 +60,59 @@ func Localize(lang string, f *Finding) {
 
 // Hint returns a short "what to do" for a code (used by the text report), "" for an unknown code.
 func Hint(lang string, c Code) string { return hint(lang == LangEN, c) }
+
+// FileTypeName names a kind of file (decrypt.Format.Type: "pdf", "ods", "csv", "empty", ...) in
+// the language lang, "" for an unknown key.
+func FileTypeName(lang, key string) string { return fileTypeName(lang == LangEN, key) }
+
+// fileTypes are the names of decrypt.Format.Type keys: nb, en.
+var fileTypes = map[string][2]string{
+	"empty":            {"en tom fil (0 byte)", "an empty file (0 bytes)"},
+	"blank-text":       {"en tekstfil med bare mellomrom", "a text file with only blank space"},
+	"text":             {"en tekstfil", "a text file"},
+	"csv":              {"en CSV-fil (tekst med skilletegn, for eksempel lagret som CSV fra Excel)", "a CSV file (delimited text, for example saved as CSV from Excel)"},
+	"utf16-text":       {"en tekstfil i UTF-16 (kanskje en CSV-eksport)", "a UTF-16 text file (perhaps a CSV export)"},
+	"ods":              {"et OpenDocument-regneark (.ods, fra LibreOffice eller OpenOffice)", "an OpenDocument spreadsheet (.ods, from LibreOffice or OpenOffice)"},
+	"odt":              {"et OpenDocument-tekstdokument (.odt)", "an OpenDocument text document (.odt)"},
+	"opendocument":     {"en OpenDocument-fil", "an OpenDocument file"},
+	"zip":              {"et ZIP-arkiv", "a ZIP archive"},
+	"zip-empty":        {"et tomt ZIP-arkiv", "an empty ZIP archive"},
+	"zip-workbook":     {"et ZIP-arkiv med en arbeidsbok inni (send selve arbeidsboken)", "a ZIP archive with a workbook inside (send the workbook itself)"},
+	"archive":          {"et komprimert arkiv (gzip, 7-Zip eller RAR)", "a compressed archive (gzip, 7-Zip or RAR)"},
+	"pdf":              {"et PDF-dokument", "a PDF document"},
+	"image":            {"et bilde", "an image"},
+	"rtf":              {"et RTF-dokument", "an RTF document"},
+	"html":             {"en nettside (HTML), kanskje lagret som nettside fra Excel", "a web page (HTML), perhaps saved as a web page from Excel"},
+	"xml":              {"et XML-dokument", "an XML document"},
+	"excel-xml":        {"et Excel 2003 XML-regneark", "an Excel 2003 XML spreadsheet"},
+	"xls":              {"en Excel 97-2003-arbeidsbok (.xls)", "an Excel 97-2003 workbook (.xls)"},
+	"biff":             {"et gammelt Excel-regneark (Excel 2-4)", "an old Excel worksheet (Excel 2-4)"},
+	"xlsb":             {"en binær Excel-arbeidsbok (.xlsb)", "an Excel binary workbook (.xlsb)"},
+	"lotus":            {"et Lotus 1-2-3-regneark", "a Lotus 1-2-3 spreadsheet"},
+	"docx":             {"et Word-dokument (.docx)", "a Word document (.docx)"},
+	"doc":              {"et Word 97-2003-dokument (.doc)", "a Word 97-2003 document (.doc)"},
+	"pptx":             {"en PowerPoint-presentasjon (.pptx)", "a PowerPoint presentation (.pptx)"},
+	"ppt":              {"en PowerPoint 97-2003-presentasjon (.ppt)", "a PowerPoint 97-2003 presentation (.ppt)"},
+	"ooxml":            {"en Office-fil som ikke er en arbeidsbok", "an Office file that is not a workbook"},
+	"ole":              {"en eldre Office-fil uten arbeidsbok", "an older Office file without a workbook"},
+	"epub":             {"en e-bok (EPUB)", "an e-book (EPUB)"},
+	"binary":           {"en ukjent binærfil", "an unrecognised binary file"},
+	"pgp-key":          {"en OpenPGP-nøkkel eller -signatur (ikke en kryptert melding)", "an OpenPGP key or signature (not an encrypted message)"},
+	"openpgp":          {"en OpenPGP-melding", "an OpenPGP message"},
+	"office-encrypted": {"en kryptert Office-fil", "an encrypted Office file"},
+	"xlsx":             {"en Excel-arbeidsbok", "an Excel workbook"},
+}
+
+func fileTypeName(en bool, key string) string {
+	n, ok := fileTypes[key]
+	if !ok {
+		return ""
+	}
+	if en {
+		return n[1]
+	}
+	return n[0]
+}
 
 // differs names the fields in which a row.duplicate_conflict row differs from the row it
 // repeats (Args "differs": "batch", "dose" or "batch, dose").
@@ -239,7 +296,7 @@ func messageNB(key string) string {
 	case "file.wrong_password":
 		return "Passordet åpner ikke filen. Filen venter; legg inn riktig passord."
 	case "file.corrupt":
-		return "Filen er skadet eller ufullstendig[[ ({detail})]]. Lagre den på nytt og send den igjen."
+		return "Filen er skadet eller ufullstendig. Lagre den på nytt og send den igjen."
 	case "file.integrity":
 		return "Filens integritetskontroll feilet, eller filen er ikke beskyttet mot endring. Send filen på nytt."
 	case "file.too_large":
@@ -255,9 +312,9 @@ func messageNB(key string) string {
 	case "header.unknown_column":
 		return "Kolonnen «{column}» er ukjent og blir ikke lest."
 	case "mail.no_attachment":
-		return "E-posten har ikke noe vedlegg som kan leses inn[[ ({detail})]]. Legg ved den krypterte Excel-filen."
+		return "E-posten har ikke noe vedlegg som kan leses inn. Legg ved den krypterte Excel-filen."
 	case "mail.unreadable":
-		return "E-posten eller vedlegget kunne ikke leses[[ ({detail})]]. Send e-posten på nytt."
+		return "E-posten eller vedlegget kunne ikke leses. Send e-posten på nytt."
 	case "mail.too_many_parts":
 		return "E-posten har for mange deler. Send én fil per e-post."
 	case "mail.too_deep":

@@ -153,7 +153,7 @@ func (u *unwrapper) unwrap(ctx context.Context, r io.ReaderAt, size int64, passw
 	case PlainWorkbook:
 		return &Plain{ReaderAt: r, Size: size, PasswordIndex: -1}, nil
 	case LegacyXLS, Unsupported:
-		return nil, newErr(f.Code(), f.What, nil)
+		return nil, formatErr(f.Code(), f.What, f)
 	case OfficeEncrypted:
 		info, pkg, err := oleStreams(r, size, lim.MaxFileSize)
 		if err != nil {
@@ -186,7 +186,7 @@ func (u *unwrapper) unwrap(ctx context.Context, r io.ReaderAt, size int64, passw
 		}
 		return u.inner(ctx, plain, idx, pws, lim)
 	}
-	return nil, newErr(validate.FileUnsupportedFormat, f.What, nil)
+	return nil, formatErr(validate.FileUnsupportedFormat, f.What, f)
 }
 
 // inner handles the plaintext of the OpenPGP layer: a plain workbook, or an Office-encrypted one.
@@ -233,7 +233,7 @@ func (u *unwrapper) inner(ctx context.Context, plain []byte, idx int, pws [][]by
 	if f.Kind == OpenPGP {
 		code = validate.FileUnsupportedFormat
 	}
-	return nil, newErr(code, "an OpenPGP message containing "+f.What, nil)
+	return nil, formatErr(code, "an OpenPGP message containing "+f.What, f)
 }
 
 // checkZip confirms that a decrypted Office package is a workbook. For standard encryption,
@@ -245,7 +245,7 @@ func checkZip(ctx context.Context, b []byte, layer string, lim Limits) error {
 		return newErr(validate.FileCorrupt, "the password is right but the decrypted workbook is not a valid zip: the file is damaged", err)
 	}
 	if f.Kind != PlainWorkbook {
-		return newErr(validate.FileUnsupportedFormat, "an encrypted Office file containing "+f.What, nil)
+		return formatErr(validate.FileUnsupportedFormat, "an encrypted Office file containing "+f.What, f)
 	}
 	if layer != layerOfficeStandard {
 		return nil
