@@ -1,11 +1,16 @@
 package importer
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rs/zerolog"
 
 	"github.com/fhi/sysvak-import/importer/template/xlsxtest"
 	"github.com/fhi/sysvak-import/validate"
@@ -93,7 +98,9 @@ func TestFileTypeNamed(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, lang := range []string{"nb", "en"} {
-			rep, err := Validate(context.Background(), Input{Path: path, Name: name}, Options{Lang: lang})
+			o := testOptions(zerolog.Nop())
+			o.Lang = lang
+			rep, err := Validate(context.Background(), Input{Path: path, Name: name}, o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -105,5 +112,91 @@ func TestFileTypeNamed(t *testing.T) {
 				t.Errorf("%s %s: %q does not say %q", name, lang, msg, w[i])
 			}
 		}
+	}
+}
+
+// Issue 12: a sheet whose XML is not well-formed is file.corrupt (Excel refuses it), whichever
+// reader meets it: the base workbook is openpyxl's, its sheet XML then broken by leaving an
+// element open.
+func TestMalformedSheetIsCorrupt(t *testing.T) {
+	dir := t.TempDir()
+	base := filepath.Join(dir, "base.xlsx")
+	xlsxtest.RunPython(t, `
+import sys, openpyxl
+wb = openpyxl.Workbook()
+ws = wb.active
+ws.title = "Vaksinasjoner"
+ws.append(["Fnr", "Dato", "Vaksine", "Dose"])
+ws.append(["15108695088", "01.03.2025", "BNT03", 1])
+ws.append(["26111593816", "02.03.2025", "BNT03", 2])
+ws.append(["26111593816", "03.03.2025", "MOD03", 3])
+wb.save(sys.argv[1])
+`, base)
+	b, err := os.ReadFile(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The cases edit the second data row (row 3) of openpyxl's sheet1.xml.
+	cases := map[string]func(string) string{
+		"row left open":       func(x string) string { return strings.Replace(x, `</row><row r="4"`, `<row r="4"`, 1) },
+		"cell left open":      func(x string) string { return strings.Replace(x, `</c><c r="B3"`, `<c r="B3"`, 1) },
+		"sheetData left open": func(x string) string { return strings.Replace(x, `</sheetData>`, ``, 1) },
+		"value left open":     func(x string) string { return strings.Replace(x, `<v>2</v>`, `<v>2`, 1) },
+	}
+	for name, edit := range cases {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "brutt.xlsx")
+			writeZipEdited(t, b, path, "xl/worksheets/sheet1.xml", edit)
+			rep, err := Validate(context.Background(), Input{Path: path, Name: "brutt.xlsx"}, testOptions(zerolog.Nop()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Findings) == 0 || rep.Findings[0].Code != validate.FileCorrupt || rep.Stats.Rows != 0 {
+				t.Errorf("findings %+v, stats %+v: want file.corrupt and no rows", rep.Findings, rep.Stats)
+			}
+		})
+	}
+}
+
+// writeZipEdited copies the zip b to path with the part name passed through edit; it fails when
+// edit changes nothing (the case would test nothing).
+func writeZipEdited(t *testing.T, b []byte, path, name string, edit func(string) string) {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	edited := false
+	for _, zf := range zr.File {
+		rc, err := zf.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if zf.Name == name {
+			s := edit(string(data))
+			edited = s != string(data)
+			data = []byte(s)
+		}
+		w, err := zw.Create(zf.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !edited {
+		t.Fatalf("%s: the edit changed nothing", name)
+	}
+	if err := os.WriteFile(path, out.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
