@@ -29,15 +29,18 @@ import (
 
 // Limits bound what one file may cost (SPEC 1.1). Beyond them: file.too_large.
 type Limits struct {
-	MaxFileSize  int64 // bytes as received; default 50 MiB
-	MaxUnzipSize int64 // declared uncompressed size of the workbook's parts; default 1 GiB
-	MaxRows      int   // default 1,048,576 (Excel's own)
-	Decrypt      decrypt.Limits
+	// decrypt.Limits are the limits of the file as received and of its decrypted layers:
+	// MaxFileSize (default 50 MiB), MaxPlainSize, MaxUnzipSize (declared uncompressed size of
+	// the workbook's parts, default 1 GiB) and the key-derivation costs. One structure for
+	// every stage (issue 12: a second copy kept its own default, so --max-file-size above 50
+	// had no effect).
+	decrypt.Limits
+	MaxRows int // default 1,048,576 (Excel's own)
 }
 
 // DefaultLimits returns the limits of SPEC 1.1.
 func DefaultLimits() Limits {
-	return Limits{MaxFileSize: 50 << 20, MaxUnzipSize: 1 << 30, MaxRows: 1 << 20, Decrypt: decrypt.DefaultLimits()}
+	return Limits{Limits: decrypt.DefaultLimits(), MaxRows: 1 << 20}
 }
 
 // Options configure a run. They are the same for every file of the run.
@@ -231,7 +234,7 @@ func readRows(ctx context.Context, f *os.File, size int64, in Input, o Options, 
 		return &fileError{code: validate.FileTooLarge, args: validate.Args{"limit": fmt.Sprintf("%d MiB", lim.MaxFileSize>>20)},
 			detail: "file over the size limit"}
 	}
-	plain, err := decrypt.Unwrap(ctx, f, size, in.Passwords, lim.Decrypt)
+	plain, err := decrypt.Unwrap(ctx, f, size, in.Passwords, lim.Limits)
 	if err != nil {
 		return err
 	}

@@ -200,3 +200,40 @@ func writeZipEdited(t *testing.T, b []byte, path, name string, edit func(string)
 		t.Fatal(err)
 	}
 }
+
+// Issue 12: --max-file-size raised above 50 MiB lets a plain workbook over 50 MiB through: the
+// decrypt stage uses the same limit (one Limits structure). The workbook is openpyxl's, with a
+// 51 MiB stored part added by Python's zipfile.
+func TestMaxFileSizeRaised(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a 51 MiB file")
+	}
+	path := filepath.Join(t.TempDir(), "stor.xlsx")
+	xlsxtest.RunPython(t, `
+import sys, os, zipfile, openpyxl
+wb = openpyxl.Workbook()
+ws = wb.active
+ws.title = "Vaksinasjoner"
+ws.append(["Fnr", "Dato", "Vaksine", "Dose", "Batch", "HPR"])
+ws.append(["15108695088", "01.03.2025", "BNT03", 1, "FK1", "9144889"])
+wb.save(sys.argv[1])
+with zipfile.ZipFile(sys.argv[1], "a", compression=zipfile.ZIP_STORED) as z:
+    z.writestr("xl/media/film.bin", os.urandom(51 << 20))
+`, path)
+	o := testOptions(zerolog.Nop())
+	rep, err := Validate(context.Background(), Input{Path: path, Name: "stor.xlsx"}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) == 0 || rep.Findings[0].Code != validate.FileTooLarge {
+		t.Fatalf("default limit: findings %+v, want file.too_large", rep.Findings)
+	}
+	o.Limits.MaxFileSize = 60 << 20
+	rep, err = Validate(context.Background(), Input{Path: path, Name: "stor.xlsx"}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Stats.Rows != 1 || rep.Stats.Registered != 1 {
+		t.Errorf("limit raised to 60 MiB: stats %+v, findings %+v", rep.Stats, rep.Findings)
+	}
+}

@@ -19,8 +19,9 @@ type Limits struct {
 	// MaxFileSize is the largest file accepted as received (SPEC 1.1: 50 MiB).
 	MaxFileSize int64
 	// MaxPlainSize bounds each decrypted layer held in memory. The plaintext of a layer is a zip
-	// workbook (already compressed), so it is about as large as the file; the default of
-	// 2 x MaxFileSize leaves room for OpenPGP compression of a workbook with stored parts.
+	// workbook (already compressed), so it is about as large as the file; the default (0) of
+	// 2 x MaxFileSize leaves room for OpenPGP compression of a workbook with stored parts, and
+	// follows MaxFileSize when an operator raises it.
 	MaxPlainSize int64
 	// MaxUnzipSize bounds the declared uncompressed size of the decrypted zip when Unwrap checks
 	// its CRCs (standard encryption has no MAC). Default 1 GiB (SPEC 1.1).
@@ -42,7 +43,6 @@ type Limits struct {
 func DefaultLimits() Limits {
 	return Limits{
 		MaxFileSize:        50 << 20,
-		MaxPlainSize:       100 << 20,
 		MaxUnzipSize:       1 << 30,
 		MaxArgon2MemoryKiB: 1 << 18,
 		MaxArgon2Passes:    8,
@@ -56,7 +56,7 @@ func (l Limits) withDefaults() Limits {
 		l.MaxFileSize = d.MaxFileSize
 	}
 	if l.MaxPlainSize <= 0 {
-		l.MaxPlainSize = d.MaxPlainSize
+		l.MaxPlainSize = 2 * l.MaxFileSize
 	}
 	if l.MaxUnzipSize <= 0 {
 		l.MaxUnzipSize = d.MaxUnzipSize
