@@ -288,6 +288,13 @@ func TestNewSASLClientUsesSource(t *testing.T) {
 	if _, ir, _ := c.Start(); !strings.Contains(string(ir), "tok-2") {
 		t.Errorf("fresh=true did not fetch a new token: %q", ir)
 	}
+	c2, err := a.SASLFunc()(context.Background(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ir, _ := c2.Start(); !strings.Contains(string(ir), "tok-3") {
+		t.Errorf("SASLFunc(retry) did not fetch a new token: %q", ir)
+	}
 	if _, _, err := NewSASLClient(context.Background(), MechPassword, "u", "", a.Source); !errors.Is(err, ErrConfig) {
 		t.Errorf("password mechanism: %v", err)
 	}
