@@ -174,6 +174,14 @@ func TestEchoingEndpointDoesNotLeak(t *testing.T) {
 	}
 }
 
+func TestEndpointErrorPermanent(t *testing.T) {
+	for status, want := range map[int]bool{400: true, 401: true, 403: true, 408: false, 429: false, 500: false, 503: false, 0: false} {
+		if got := (&EndpointError{HTTPStatus: status}).Permanent(); got != want {
+			t.Errorf("HTTP %d: permanent %v, want %v", status, got, want)
+		}
+	}
+}
+
 func TestCheckTokenURL(t *testing.T) {
 	tests := []struct {
 		url string
