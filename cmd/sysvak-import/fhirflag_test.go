@@ -7,17 +7,22 @@ import (
 	"testing"
 )
 
-// TestImportFHIRFlag: import --fhir writes immunizations.ndjson beside records.jsonl, one line per
-// record; without the flag there is none.
+// TestImportFHIRFlag: import --fhir (or SYSVAK_FHIR=true) writes immunizations.ndjson beside
+// records.jsonl, one line per record; without it there is none.
 func TestImportFHIRFlag(t *testing.T) {
-	for _, fhir := range []bool{true, false} {
+	for _, mode := range []string{"flag", "env", "off"} {
+		fhir := mode != "off"
 		dir := t.TempDir()
 		out := filepath.Join(dir, "out")
 		args := []string{"import", "--state", filepath.Join(dir, "state"), "--out", out, "--as-of", "2026-11-23", "--log-level", "warn"}
-		if fhir {
+		var env map[string]string
+		switch mode {
+		case "flag":
 			args = append(args, "--fhir")
+		case "env":
+			env = map[string]string{"SYSVAK_FHIR": "true"}
 		}
-		if r := runCLI(t, nil, append(args, fixtures+"clean.xlsx", fixtures+"duplicates.xlsx")...); r.code != exitOK {
+		if r := runCLI(t, env, append(args, fixtures+"clean.xlsx", fixtures+"duplicates.xlsx")...); r.code != exitOK {
 			t.Fatalf("--fhir=%v: exit %d: %s", fhir, r.code, r.stderr)
 		}
 		sets, _ := filepath.Glob(filepath.Join(out, "*", "records.jsonl"))
