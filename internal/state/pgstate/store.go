@@ -54,6 +54,8 @@ type Store struct {
 	ownTemp string // removed by Close
 	pwDir   string
 	cache   ledgerCache
+
+	importedMAC []byte // set by Import's header
 }
 
 var _ state.Store = (*Store)(nil)
