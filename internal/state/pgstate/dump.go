@@ -33,6 +33,26 @@ func (s *Store) ForEachLedgerKey(ctx context.Context, fn func(state.LedgerKey, s
 	return classify(rows.Err())
 }
 
+// ForEachRecord calls fn for every record, by file and row (for `state export` and `state check`).
+func (s *Store) ForEachRecord(ctx context.Context, fn func(fileID string, row int, record []byte) error) error {
+	rows, err := s.pool.Query(ctx, "SELECT file_id, row_no, record::text FROM records ORDER BY file_id, row_no")
+	if err != nil {
+		return classify(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, rec string
+		var row int
+		if err := rows.Scan(&id, &row, &rec); err != nil {
+			return classify(err)
+		}
+		if err := fn(id, row, []byte(rec)); err != nil {
+			return err
+		}
+	}
+	return classify(rows.Err())
+}
+
 // AllMessages returns every recorded message (for `state export`).
 func (s *Store) AllMessages(ctx context.Context) ([]state.Message, error) {
 	return s.queryMessages(ctx, "true")

@@ -70,7 +70,7 @@ func (s Stats) String() string {
 }
 
 // Export writes st as a dump to w. outDir (may be empty) is the --out folder whose
-// OUT/<file-id>/records.jsonl are included as records.
+// OUT/<file-id>/records.jsonl are included as records, unless the state stores records itself.
 func Export(ctx context.Context, st state.Store, outDir string, w io.Writer) (Stats, error) {
 	var stats Stats
 	ll, ok1 := st.(LedgerLister)
@@ -87,15 +87,29 @@ func Export(ctx context.Context, st state.Store, outDir string, w io.Writer) (St
 	if err := enc.Encode(Item{Kind: "header", Version: Version, LedgerSecret: secret}); err != nil {
 		return stats, err
 	}
+	owners := map[string]bool{} // files that own ledger keys: their records are exported too
 	err = ll.ForEachLedgerKey(ctx, func(k state.LedgerKey, e state.LedgerEntry) error {
 		stats.LedgerKeys++
+		owners[e.FileID] = true
 		return enc.Encode(Item{Kind: "ledger", Key: k[:], Entry: &e})
 	})
 	if err != nil {
 		return stats, fmt.Errorf("statedump: ledger: %w", err)
 	}
-	if err := exportFiles(ctx, st, outDir, enc, &stats); err != nil {
+	if _, own := st.(RecordLister); own {
+		outDir = ""
+	}
+	if err := exportFiles(ctx, st, outDir, owners, enc, &stats); err != nil {
 		return stats, err
+	}
+	if rl, ok := st.(RecordLister); ok {
+		err := rl.ForEachRecord(ctx, func(id string, row int, rec []byte) error {
+			stats.Records++
+			return enc.Encode(Item{Kind: "record", FileID: id, Row: row, Record: json.RawMessage(rec)})
+		})
+		if err != nil {
+			return stats, fmt.Errorf("statedump: records: %w", err)
+		}
 	}
 	if err := exportMessages(ctx, st, ml, enc, &stats); err != nil {
 		return stats, err
@@ -106,7 +120,7 @@ func Export(ctx context.Context, st state.Store, outDir string, w io.Writer) (St
 	return stats, bw.Flush()
 }
 
-func exportFiles(ctx context.Context, st state.Store, outDir string, enc *json.Encoder, stats *Stats) error {
+func exportFiles(ctx context.Context, st state.Store, outDir string, owners map[string]bool, enc *json.Encoder, stats *Stats) error {
 	page, err := st.ListFiles(ctx, state.FileQuery{})
 	if err != nil {
 		return fmt.Errorf("statedump: files: %w", err)
@@ -137,10 +151,26 @@ func exportFiles(ctx context.Context, st state.Store, outDir string, enc *json.E
 			return err
 		}
 		stats.Files++
-		if outDir != "" && f.Status == state.StatusProcessed {
-			if err := exportRecords(filepath.Join(outDir, f.ID, "records.jsonl"), f.ID, enc, stats); err != nil {
-				return err
-			}
+		if f.Status == state.StatusProcessed {
+			owners[f.ID] = true
+		}
+	}
+	if outDir == "" {
+		return nil
+	}
+	// Records of processed files and of files that own ledger keys (a state whose files were
+	// imported from local paths before the intake recorded them knows them by their keys only).
+	ids := make([]string, 0, len(owners))
+	for id := range owners {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if !state.ValidFileID(id) {
+			continue
+		}
+		if err := exportRecords(filepath.Join(outDir, id, "records.jsonl"), id, enc, stats); err != nil {
+			return err
 		}
 	}
 	return nil
