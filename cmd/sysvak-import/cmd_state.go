@@ -18,7 +18,7 @@ import (
 
 type stateFlags struct {
 	config, state, out, format, logLevel, logFormat string
-	force                                          bool
+	force                                           bool
 }
 
 func stateCmd() *command {
