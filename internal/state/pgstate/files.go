@@ -2,6 +2,7 @@ package pgstate
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -279,18 +280,40 @@ func readRecords(path string) ([]record, error) {
 		if len(line) == 0 {
 			continue
 		}
-		var head struct {
-			Row int32 `json:"row"`
+		row, ok := rowOf(line)
+		if !ok {
+			return nil, fmt.Errorf("pgstate: records line %d has no row", len(out)+1)
 		}
-		if err := json.Unmarshal(line, &head); err != nil {
-			return nil, fmt.Errorf("pgstate: records line %d: %w", len(out)+1, err)
-		}
-		out = append(out, record{row: head.Row, json: string(line)})
+		out = append(out, record{row: row, json: string(line)})
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("pgstate: read records: %w", err)
 	}
 	return out, nil
+}
+
+// rowOf reads the "row" of a records.jsonl line. The importer writes it second, after file_id;
+// other layouts go through encoding/json.
+func rowOf(line []byte) (int32, bool) {
+	if i := bytes.Index(line, []byte(`,"row":`)); i > 0 {
+		n, digits := int32(0), 0
+		for _, c := range line[i+7:] {
+			if c < '0' || c > '9' {
+				break
+			}
+			n, digits = n*10+int32(c-'0'), digits+1
+		}
+		if digits > 0 && digits < 10 {
+			return n, true
+		}
+	}
+	var head struct {
+		Row *int32 `json:"row"`
+	}
+	if json.Unmarshal(line, &head) != nil || head.Row == nil {
+		return 0, false
+	}
+	return *head.Row, true
 }
 
 // writeRecords replaces the file's records (COPY: fast for a 100k-row file). With replace false

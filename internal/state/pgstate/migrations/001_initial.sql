@@ -94,7 +94,7 @@ CREATE TABLE mailboxes (
 CREATE TABLE records (
     file_id  text NOT NULL,
     row_no   integer NOT NULL,
-    record   jsonb NOT NULL,
+    record   json NOT NULL,
     PRIMARY KEY (file_id, row_no)
 );
 
