@@ -1,121 +1,70 @@
 package validate
 
+import "github.com/fhi/sysvak-import/internal/finding"
+
 // Severity says whether a finding rejects its row (error) or keeps it (warning).
-type Severity string
+type Severity = finding.Severity
 
+// Code is a stable finding code (internal/finding holds the list).
+type Code = finding.Code
+
+// The codes and severities, re-exported from internal/finding.
 const (
-	SeverityError   Severity = "error"
-	SeverityWarning Severity = "warning"
+	SeverityError         = finding.SeverityError
+	SeverityWarning       = finding.SeverityWarning
+	IDMissing             = finding.IDMissing
+	IDFormat              = finding.IDFormat
+	IDLeadingZeroRestored = finding.IDLeadingZeroRestored
+	IDPrecisionLost       = finding.IDPrecisionLost
+	IDBirthdate           = finding.IDBirthdate
+	IDChecksum            = finding.IDChecksum
+	IDDUFYear             = finding.IDDUFYear
+	IDTypeNotAllowed      = finding.IDTypeNotAllowed
+	IDSynthetic           = finding.IDSynthetic
+	DateMissing           = finding.DateMissing
+	DateFormat            = finding.DateFormat
+	DateFuture            = finding.DateFuture
+	DateBeforeBirth       = finding.DateBeforeBirth
+	DateImplausible       = finding.DateImplausible
+	CodeMissing           = finding.CodeMissing
+	CodeFormat            = finding.CodeFormat
+	CodeUnknown           = finding.CodeUnknown
+	CodeInactive          = finding.CodeInactive
+	DoseFormat            = finding.DoseFormat
+	BatchMissing          = finding.BatchMissing
+	BatchFormat           = finding.BatchFormat
+	VaccinatorMissing     = finding.VaccinatorMissing
+	VaccinatorFormat      = finding.VaccinatorFormat
+	UnitFormat            = finding.UnitFormat
+	MunicipalityFormat    = finding.MunicipalityFormat
+	GivenElsewhereFormat  = finding.GivenElsewhereFormat
+	ActionFormat          = finding.ActionFormat
+	CommentTooLong        = finding.CommentTooLong
+	CellFormulaNoValue    = finding.CellFormulaNoValue
+	RowDuplicate          = finding.RowDuplicate
+	RowDuplicateConflict  = finding.RowDuplicateConflict
+	LedgerDuplicate       = finding.LedgerDuplicate
+	LedgerDeleteUnknown   = finding.LedgerDeleteUnknown
+	FileUnsupportedFormat = finding.FileUnsupportedFormat
+	FileLegacyXLS         = finding.FileLegacyXLS
+	FilePasswordNeeded    = finding.FilePasswordNeeded
+	FileWrongPassword     = finding.FileWrongPassword
+	FileCorrupt           = finding.FileCorrupt
+	FileIntegrity         = finding.FileIntegrity
+	FileTooLarge          = finding.FileTooLarge
+	FileNoSheet           = finding.FileNoSheet
+	FileHeaderNotFound    = finding.FileHeaderNotFound
+	FileColumnMissing     = finding.FileColumnMissing
+	FileNoRows            = finding.FileNoRows
+	HeaderUnknownColumn   = finding.HeaderUnknownColumn
+	MailNoAttachment      = finding.MailNoAttachment
+	MailUnreadable        = finding.MailUnreadable
+	MailTooManyParts      = finding.MailTooManyParts
+	MailTooDeep           = finding.MailTooDeep
 )
 
-// Code is a stable finding code (validation-rules.md). Users, scripts and tests depend on the
-// spelling; never rename one.
-type Code string
-
-// Identifier codes (column person_id).
-const (
-	IDMissing             Code = "id.missing"
-	IDFormat              Code = "id.format"
-	IDLeadingZeroRestored Code = "id.leading_zero_restored"
-	IDPrecisionLost       Code = "id.precision_lost"
-	IDBirthdate           Code = "id.birthdate"
-	IDChecksum            Code = "id.checksum"
-	IDDUFYear             Code = "id.duf_year"
-	IDTypeNotAllowed      Code = "id.type_not_allowed"
-	IDSynthetic           Code = "id.synthetic"
-)
-
-// Date codes (column vaccination_date).
-const (
-	DateMissing     Code = "date.missing"
-	DateFormat      Code = "date.format"
-	DateFuture      Code = "date.future"
-	DateBeforeBirth Code = "date.before_birth"
-	DateImplausible Code = "date.implausible"
-)
-
-// Vaccine code codes (column sysvak_code).
-const (
-	CodeMissing  Code = "code.missing"
-	CodeFormat   Code = "code.format"
-	CodeUnknown  Code = "code.unknown"
-	CodeInactive Code = "code.inactive"
-)
-
-// Codes of the other columns.
-const (
-	DoseFormat           Code = "dose.format"
-	BatchMissing         Code = "batch.missing"
-	BatchFormat          Code = "batch.format"
-	VaccinatorMissing    Code = "vaccinator.missing"
-	VaccinatorFormat     Code = "vaccinator.format"
-	UnitFormat           Code = "unit.format"
-	MunicipalityFormat   Code = "municipality.format"
-	GivenElsewhereFormat Code = "given_elsewhere.format"
-	ActionFormat         Code = "action.format"
-	CommentTooLong       Code = "comment.too_long"
-	CellFormulaNoValue   Code = "cell.formula_no_value"
-)
-
-// Duplicate and ledger codes.
-const (
-	RowDuplicate         Code = "row.duplicate"
-	RowDuplicateConflict Code = "row.duplicate_conflict"
-	LedgerDuplicate      Code = "ledger.duplicate"
-	LedgerDeleteUnknown  Code = "ledger.delete_unknown"
-)
-
-// File-level codes (row 0, no column).
-const (
-	FileUnsupportedFormat Code = "file.unsupported_format"
-	FileLegacyXLS         Code = "file.legacy_xls"
-	FilePasswordNeeded    Code = "file.password_needed"
-	FileWrongPassword     Code = "file.wrong_password"
-	FileCorrupt           Code = "file.corrupt"
-	FileIntegrity         Code = "file.integrity"
-	FileTooLarge          Code = "file.too_large"
-	FileNoSheet           Code = "file.no_sheet"
-	FileHeaderNotFound    Code = "file.header_not_found"
-	FileColumnMissing     Code = "file.column_missing"
-	FileNoRows            Code = "file.no_rows"
-	HeaderUnknownColumn   Code = "header.unknown_column"
-)
-
-// Mail codes: a message in the mailbox that gave no file to process (SPEC 6). The mailbox
-// package reports them; they live here so that every code has its severity and messages in one
-// place.
-const (
-	MailNoAttachment Code = "mail.no_attachment"
-	MailUnreadable   Code = "mail.unreadable"
-	MailTooManyParts Code = "mail.too_many_parts"
-	MailTooDeep      Code = "mail.too_deep"
-)
-
-// AllCodes lists every code in the order of validation-rules.md. Tests use it to prove that each
-// code has a severity and a message in every language.
-func AllCodes() []Code {
-	return []Code{
-		IDMissing, IDFormat, IDLeadingZeroRestored, IDPrecisionLost, IDBirthdate, IDChecksum, IDDUFYear, IDTypeNotAllowed, IDSynthetic,
-		DateMissing, DateFormat, DateFuture, DateBeforeBirth, DateImplausible,
-		CodeMissing, CodeFormat, CodeUnknown, CodeInactive,
-		DoseFormat, BatchMissing, BatchFormat, VaccinatorMissing, VaccinatorFormat, UnitFormat, MunicipalityFormat, GivenElsewhereFormat, ActionFormat, CommentTooLong, CellFormulaNoValue,
-		RowDuplicate, RowDuplicateConflict, LedgerDuplicate, LedgerDeleteUnknown,
-		FileUnsupportedFormat, FileLegacyXLS, FilePasswordNeeded, FileWrongPassword, FileCorrupt, FileIntegrity, FileTooLarge, FileNoSheet, FileHeaderNotFound, FileColumnMissing, FileNoRows, HeaderUnknownColumn,
-		MailNoAttachment, MailUnreadable, MailTooManyParts, MailTooDeep,
-	}
-}
-
-// DefaultSeverity is the severity a code has unless a rule says otherwise (date.before_birth and
-// id.synthetic can be downgraded to warnings; see their rules). File-level codes are errors except
-// header.unknown_column.
-func (c Code) DefaultSeverity() Severity {
-	switch c {
-	case IDLeadingZeroRestored, DateImplausible, BatchMissing, VaccinatorMissing,
-		RowDuplicate, RowDuplicateConflict, LedgerDuplicate, LedgerDeleteUnknown, HeaderUnknownColumn:
-		return SeverityWarning
-	}
-	return SeverityError
-}
+// AllCodes lists every code in the order of validation-rules.md.
+func AllCodes() []Code { return finding.AllCodes() }
 
 // Args are the named values a message template refers to as {name}. Keys in use: "type" (an
 // identifier type), "row" (another row), "file" (a file id), "headers" (a list of headers found),

@@ -11,13 +11,6 @@ import (
 	"github.com/BurntSushi/toml"
 )
 
-// usageError is a configuration or usage error: exit code 3.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, a ...any) error { return &usageError{msg: fmt.Sprintf(format, a...)} }
-
 // parseArgs parses flags and positional arguments in any order ("validate FILE --lang en"), then
 // fills every flag not given on the command line from the environment (SYSVAK_<FLAG>, upper case,
 // '-' as '_') and then from the TOML config file (--config, or SYSVAK_CONFIG), whose keys are the
@@ -104,6 +97,9 @@ func parseArgs(fs *flag.FlagSet, args []string, getenv func(string) string) ([]s
 		}
 		if k == "password" || k == "imap-password" {
 			return nil, nil, usagef("config file %s: %s: passwords are never taken as values; use --password-file or --imap-password-file", path, k)
+		}
+		if k == "oauth-client-secret" || k == "oauth-token" {
+			return nil, nil, usagef("config file %s: %s: secrets are never taken as values; use --oauth-client-secret-file (or SYSVAK_OAUTH_CLIENT_SECRET) or --oauth-token-file", path, k)
 		}
 		f := fs.Lookup(k)
 		if f == nil {

@@ -13,14 +13,31 @@ import (
 	"os"
 	"os/signal"
 	"sort"
-	"strings"
 	"syscall"
 	"time"
 
-	"golang.org/x/term"
-
 	"github.com/fhi/sysvak-import/internal/secret"
+	"github.com/rs/zerolog"
+	"golang.org/x/term"
 )
+
+// exitFor maps an operational error to its exit code and message.
+func exitFor(e *env, log zerolog.Logger, err error) int {
+	if errors.Is(err, context.Canceled) {
+		log.Warn().Msg("stopped by signal; finished files are complete, the current one was not registered")
+		return exitOperational
+	}
+	log.Error().Err(err).Msg("operational failure; the run stopped safely")
+	fmt.Fprintf(e.stderr, "sysvak-import: %v\n", err)
+	return exitOperational
+}
+
+// usageError is a configuration or usage error: exit code 3.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return &usageError{msg: fmt.Sprintf(format, a...)} }
 
 // Exit codes (SPEC 4).
 const (
@@ -161,6 +178,3 @@ func worst(a, b int) int {
 	}
 	return a
 }
-
-// lower is a small helper for flag values.
-func lower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/fhi/sysvak-import/internal/state"
 )
 
 // Status is where a spooled file stands in the pipeline.
@@ -73,6 +75,14 @@ type Entry struct {
 	// LastError is a finding code (e.g. file.wrong_password) set by the pipeline.
 	LastError string    `json:"last_error,omitempty"`
 	Updated   time.Time `json:"updated"`
+
+	// Fields of the state backend (internal/state/folder).
+	NotSpooled    bool          `json:"not_spooled,omitempty"` // a local file: its bytes are not kept
+	Summary       state.Summary `json:"summary"`
+	Reported      int           `json:"reported,omitempty"`
+	Written       bool          `json:"written,omitempty"`
+	Claim         state.Claim   `json:"claim"`
+	ClaimInstance string        `json:"claim_instance,omitempty"`
 }
 
 // Incoming is an attachment already written, fsynced and closed in TempDir, waiting to be committed.
@@ -125,6 +135,14 @@ type MessageRecord struct {
 	Resent  []string `json:"resent,omitempty"`   // files it carried that were already spooled
 	Skipped []Skip   `json:"skipped,omitempty"`
 	Moved   bool     `json:"moved"`
+
+	// Headers receipts need (SPEC 10). Never logged.
+	Received      time.Time `json:"received,omitempty"`
+	From          string    `json:"from,omitempty"`
+	ReplyTo       string    `json:"reply_to,omitempty"`
+	ReturnPath    string    `json:"return_path,omitempty"`
+	AutoSubmitted string    `json:"auto_submitted,omitempty"`
+	Precedence    string    `json:"precedence,omitempty"`
 }
 
 // MailboxState is what the poller remembers about a source mailbox.
@@ -202,6 +220,13 @@ func Open(ctx context.Context, dir string, opt Options) (*Store, error) {
 	return &Store{dir: dir, db: db, now: opt.Now}, nil
 }
 
+// DB is the state store's database, for the folder state backend (internal/state/folder), which
+// keeps its own buckets beside these and updates entries in its own transactions.
+func (s *Store) DB() *bolt.DB { return s.db }
+
+// FilesBucket is the bucket of file entries (JSON Entry by file id) in DB.
+func FilesBucket(tx *bolt.Tx) *bolt.Bucket { return tx.Bucket(bFiles) }
+
 // Close closes the state store.
 func (s *Store) Close() error { return s.db.Close() }
 
@@ -264,7 +289,9 @@ func (s *Store) Commit(ctx context.Context, in []Incoming, arr Arrival, msg *Mes
 	if err := s.db.View(func(tx *bolt.Tx) error {
 		for _, f := range in {
 			id := FileID(f.SHA256)
-			known[id] = tx.Bucket(bFiles).Get([]byte(id)) != nil
+			// A local file recorded without its bytes gets them from a later arrival that has them.
+			raw := tx.Bucket(bFiles).Get([]byte(id))
+			known[id] = raw != nil && !bytes.Contains(raw, []byte(`"not_spooled":true`))
 		}
 		return nil
 	}); err != nil {
@@ -276,7 +303,7 @@ func (s *Store) Commit(ctx context.Context, in []Incoming, arr Arrival, msg *Mes
 		if !ValidFileID(id) || len(f.SHA256) != 64 {
 			return res, ErrBadFileID
 		}
-		if known[id] {
+		if known[id] || f.TempPath == "" {
 			continue
 		}
 		if filepath.Dir(f.TempPath) != s.TempDir() {
@@ -322,13 +349,16 @@ func (s *Store) Commit(ctx context.Context, in []Incoming, arr Arrival, msg *Mes
 					e.Arrivals = append(e.Arrivals, a)
 					e.Updated = now
 				}
+				if e.NotSpooled && f.TempPath != "" {
+					e.NotSpooled = false // renamed into the spool above
+				}
 				res.Resent = append(res.Resent, e)
 				if msg != nil {
 					msg.Resent = append(msg.Resent, id)
 				}
 			} else {
 				e = Entry{FileID: id, SHA256: f.SHA256, FileName: f.FileName, Size: f.Size, Kind: f.Kind,
-					Received: a.Received, Source: a, Status: StatusNew, Updated: now}
+					Received: a.Received, Source: a, Status: StatusNew, Updated: now, NotSpooled: f.TempPath == ""}
 				res.New = append(res.New, e)
 				if msg != nil {
 					msg.FileIDs = append(msg.FileIDs, id)

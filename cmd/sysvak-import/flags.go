@@ -2,21 +2,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
+	"os"
 	"strings"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/fhi/sysvak-import/importer"
-	"github.com/fhi/sysvak-import/importer/report"
 	"github.com/fhi/sysvak-import/importer/workbook"
 	"github.com/fhi/sysvak-import/internal/secret"
 	"github.com/fhi/sysvak-import/validate"
+	"github.com/rs/zerolog"
 )
 
 // commonFlags are the flags every file-processing command has (SPEC 4).
@@ -152,37 +149,21 @@ func newLogger(e *env, format, level string) (zerolog.Logger, error) {
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
 }
 
-// localInput describes a local file for the pipeline.
-func localInput(path string, passwords []secret.Secret, now time.Time) importer.Input {
-	abs, err := filepath.Abs(path)
+// lower is a small helper for flag values.
+func lower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+func loadCodes(path string) (*validate.CodeList, error) {
+	if path == "" {
+		return validate.DefaultCodes(), nil
+	}
+	f, err := os.Open(path)
 	if err != nil {
-		abs = path
+		return nil, fmt.Errorf("--codes: %w", err)
 	}
-	return importer.Input{
-		Path: path, Name: filepath.Base(path), Passwords: passwords,
-		Source: report.Source{Kind: "local", Path: abs, Received: now.UTC().Truncate(time.Second)},
+	defer f.Close()
+	codes, err := validate.ParseCodesCSV(f)
+	if err != nil {
+		return nil, fmt.Errorf("--codes %s: %w", path, err)
 	}
-}
-
-// printReport writes a report on stdout in the chosen format.
-func printReport(w io.Writer, rep *report.Report, format, lang string) error {
-	if format == "json" {
-		return writeJSONLine(w, rep)
-	}
-	if err := rep.WriteText(w, lang); err != nil {
-		return err
-	}
-	_, err := fmt.Fprintln(w)
-	return err
-}
-
-// exitFor maps an operational error to its exit code and message.
-func exitFor(e *env, log zerolog.Logger, err error) int {
-	if errors.Is(err, context.Canceled) {
-		log.Warn().Msg("stopped by signal; finished files are complete, the current one was not registered")
-		return exitOperational
-	}
-	log.Error().Err(err).Msg("operational failure; the run stopped safely")
-	fmt.Fprintf(e.stderr, "sysvak-import: %v\n", err)
-	return exitOperational
+	return codes, nil
 }

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/fhi/sysvak-import/mailbox/spool"
+)
+
+type pendingFlags struct {
+	config, state, format, logLevel, logFormat string
+}
+
+func pendingCmd() *command {
+	return &command{
+		name:    "pending",
+		summary: "List spooled files that wait for a password (id, received, sender, file name, size).",
+		examples: []string{
+			"sysvak-import pending --state /var/lib/sysvak",
+			"sysvak-import pending --format json",
+		},
+		flags: func(fs *flag.FlagSet) any {
+			o := &pendingFlags{}
+			fs.StringVar(&o.config, "config", "", "TOML config file")
+			fs.StringVar(&o.state, "state", "./sysvak-state", "state folder")
+			fs.StringVar(&o.format, "format", "text", "text or json")
+			fs.StringVar(&o.logLevel, "log-level", "info", "log level")
+			fs.StringVar(&o.logFormat, "log-format", "", "json or console")
+			return o
+		},
+		run: runPending,
+	}
+}
+
+func runPending(ctx context.Context, e *env, opts any, args []string, _ map[string]string) int {
+	o := opts.(*pendingFlags)
+	if len(args) > 0 {
+		fmt.Fprintln(e.stderr, "sysvak-import pending: takes no arguments (see -h)")
+		return exitUsage
+	}
+	log, err := newLogger(e, o.logFormat, o.logLevel)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "sysvak-import pending: %v\n", err)
+		return exitUsage
+	}
+	st, err := spool.Open(ctx, o.state, spool.Options{Timeout: 15 * time.Second})
+	if err != nil {
+		return exitFor(e, log, err)
+	}
+	defer st.Close()
+	list, err := st.List(spool.StatusWaitingPassword)
+	if err != nil {
+		return exitFor(e, log, err)
+	}
+	if lower(o.format) == "json" {
+		type item struct {
+			ID        string    `json:"id"`
+			Received  time.Time `json:"received"`
+			Sender    string    `json:"sender"`
+			FileName  string    `json:"file_name"`
+			Size      int64     `json:"size"`
+			LastError string    `json:"last_error,omitempty"`
+		}
+		items := []item{}
+		for _, ent := range list {
+			items = append(items, item{ent.FileID, ent.Received, ent.Source.Sender, ent.FileName, ent.Size, ent.LastError})
+		}
+		if err := writeJSONLine(e.stdout, items); err != nil {
+			return exitOperational
+		}
+		return exitOK
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(e.stdout, "(no file waits for a password)")
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tRECEIVED\tSENDER\tFILE\tSIZE\tLAST ERROR")
+	for _, ent := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", ent.FileID, ent.Received.Local().Format("2006-01-02 15:04 MST"), ent.Source.Sender,
+			ent.FileName, ent.Size, ent.LastError)
+	}
+	tw.Flush()
+	return exitOK
+}

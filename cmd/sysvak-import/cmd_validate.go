@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/fhi/sysvak-import/importer"
+	"github.com/fhi/sysvak-import/importer/annotate"
+	"github.com/fhi/sysvak-import/importer/decrypt"
+	"github.com/fhi/sysvak-import/importer/outdir"
+	"github.com/fhi/sysvak-import/importer/report"
+	"github.com/fhi/sysvak-import/importer/workbook"
+)
+
+type validateFlags struct {
+	commonFlags
+	reportDir string
+	annotate  string
+}
+
+func validateCmd() *command {
+	return &command{
+		name:    "validate",
+		summary: "Pre-validate files for vaccinators: read, check and print the report. Writes nothing but what --report/--annotate ask for; no ledger.",
+		usage:   "FILE...",
+		examples: []string{
+			"sysvak-import validate vaksiner.xlsx",
+			"sysvak-import validate --lang en --format json vaksiner.xlsx",
+			"sysvak-import validate --password-file pw.txt --report ./rapporter vaksiner.xlsx.gpg",
+			"sysvak-import validate --annotate vaksiner-funn.xlsx vaksiner.xlsx   # open the copy in Excel to see the findings",
+		},
+		flags: func(fs *flag.FlagSet) any {
+			o := &validateFlags{}
+			addCommon(fs, &o.commonFlags)
+			fs.StringVar(&o.reportDir, "report", "", "also write DIR/<file-id>/report.json and report.txt")
+			fs.StringVar(&o.annotate, "annotate", "", "write a copy of the (single) FILE with faulty cells marked and a first sheet \"Funn\" listing the findings")
+			return o
+		},
+		run: runValidate,
+	}
+}
+
+func runValidate(ctx context.Context, e *env, opts any, args []string, columns map[string]string) int {
+	o := opts.(*validateFlags)
+	if len(args) == 0 {
+		fmt.Fprintln(e.stderr, "sysvak-import validate: name at least one FILE (see -h)")
+		return exitUsage
+	}
+	s, err := o.resolve(ctx, e, columns)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "sysvak-import validate: %v\n", err)
+		return exitUsage
+	}
+	if o.annotate != "" && len(args) != 1 {
+		fmt.Fprintln(e.stderr, "sysvak-import validate: --annotate takes exactly one FILE")
+		return exitUsage
+	}
+	code := exitOK
+	for _, path := range args {
+		if _, err := os.Stat(path); err != nil {
+			fmt.Fprintf(e.stderr, "sysvak-import validate: %s: %v\n", filepath.Base(path), errWithoutPath(err))
+			code = worst(code, exitFileFailed)
+			continue
+		}
+		rep, err := withPassword(ctx, e, s, o.format, path, func(opts importer.Options) (*report.Report, error) {
+			return importer.Validate(ctx, localInput(path, s.passwords, e.now()), opts)
+		})
+		if err != nil {
+			return worst(code, exitFor(e, s.log, err))
+		}
+		if o.annotate != "" {
+			if err := writeAnnotated(ctx, s, path, rep, o.annotate); err != nil {
+				if !errors.Is(err, annotate.ErrNotAnnotatable) {
+					return worst(code, exitFor(e, s.log, err))
+				}
+				fmt.Fprintf(e.stderr, "sysvak-import validate: %s\n", msg(o.lang,
+					"kan ikke lage en kommentert kopi av en fil som ikke kan åpnes; se rapporten",
+					"cannot annotate a file that cannot be opened; see the report"))
+			}
+		}
+		if o.reportDir != "" {
+			if err := writeReportSet(o.reportDir, rep, o.lang); err != nil {
+				return worst(code, exitFor(e, s.log, err))
+			}
+		}
+		if err := printReport(e.stdout, rep, o.format, o.lang); err != nil {
+			return worst(code, exitFor(e, s.log, err))
+		}
+		code = worst(code, rep.ExitCode())
+	}
+	return code
+}
+
+// writeAnnotated writes validate's annotated copy of the file at path to out: the workbook as
+// the validation run read it, with its findings marked. An encrypted input gives an encrypted
+// copy, with the password that opened it.
+func writeAnnotated(ctx context.Context, s *setup, path string, rep *report.Report, out string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("annotate: %w", errWithoutPath(err))
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("annotate: %w", errWithoutPath(err))
+	}
+	plain, err := decrypt.Unwrap(ctx, f, fi.Size(), s.passwords, s.opts.Limits.Decrypt)
+	if err != nil {
+		return fmt.Errorf("%w: %w", annotate.ErrNotAnnotatable, err)
+	}
+	defer plain.Close()
+	o := annotate.Options{Lang: s.opts.Lang, Mapping: s.opts.Mapping, Read: workbook.Options{
+		UnzipSizeLimit: s.opts.Limits.MaxUnzipSize, TmpDir: s.opts.TmpDir, MaxRows: s.opts.Limits.MaxRows,
+	}}
+	if plain.PasswordIndex >= 0 {
+		o.Password = s.passwords[plain.PasswordIndex]
+	}
+	var buf bytes.Buffer
+	if err := annotate.WriteWith(ctx, plain.ReaderAt, plain.Size, rep.Findings, &buf, o); err != nil {
+		return err
+	}
+	return outdir.WriteFileAtomic(out, buf.Bytes())
+}

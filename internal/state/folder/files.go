@@ -1,0 +1,374 @@
+package folder
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/fhi/sysvak-import/importer/ledger"
+	"github.com/fhi/sysvak-import/internal/state"
+	"github.com/fhi/sysvak-import/mailbox/spool"
+)
+
+// The spool's "new" is the state's "arrived"; the other statuses are spelled alike.
+func toStatus(s spool.Status) state.FileStatus {
+	if s == spool.StatusNew {
+		return state.StatusArrived
+	}
+	return state.FileStatus(s)
+}
+
+func fromStatus(s state.FileStatus) spool.Status {
+	if s == state.StatusArrived {
+		return spool.StatusNew
+	}
+	return spool.Status(s)
+}
+
+func toArrival(a spool.Arrival) state.Arrival { return state.Arrival(a) }
+
+func fromArrival(a state.Arrival) spool.Arrival { return spool.Arrival(a) }
+
+func toFile(e spool.Entry) state.File {
+	f := state.File{
+		ID: e.FileID, SHA256: e.SHA256, Name: e.FileName, Size: e.Size, Kind: e.Kind, Spooled: !e.NotSpooled,
+		Received: e.Received, Source: toArrival(e.Source), Status: toStatus(e.Status), LastError: e.LastError,
+		Summary: e.Summary, Reported: e.Reported, Written: e.Written, Updated: e.Updated, Claim: e.Claim,
+	}
+	for _, a := range e.Arrivals {
+		f.Arrivals = append(f.Arrivals, toArrival(a))
+	}
+	return f
+}
+
+// File implements state.Files.
+func (s *Store) File(ctx context.Context, id string) (state.File, error) {
+	if !state.ValidFileID(id) {
+		return state.File{}, state.ErrBadFileID
+	}
+	if err := ctx.Err(); err != nil {
+		return state.File{}, err
+	}
+	e, ok, err := s.sp.Get(id)
+	if err != nil {
+		return state.File{}, err
+	}
+	if !ok {
+		return state.File{}, fmt.Errorf("file %s: %w", id, state.ErrNotFound)
+	}
+	return toFile(e), nil
+}
+
+// ListFiles implements state.Files: newest first (first arrival, then id).
+func (s *Store) ListFiles(ctx context.Context, q state.FileQuery) (state.FilePage, error) {
+	page := state.FilePage{Counts: map[state.FileStatus]int{}}
+	if err := ctx.Err(); err != nil {
+		return page, err
+	}
+	want := map[state.FileStatus]bool{}
+	for _, st := range q.Status {
+		want[st] = true
+	}
+	var all []spool.Entry
+	err := s.sp.DB().View(func(tx *bolt.Tx) error {
+		return spool.FilesBucket(tx).ForEach(func(_, v []byte) error {
+			var e spool.Entry
+			if err := json.Unmarshal(v, &e); err != nil {
+				return err
+			}
+			st := toStatus(e.Status)
+			page.Counts[st]++
+			if len(want) == 0 || want[st] {
+				all = append(all, e)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return page, fmt.Errorf("state: list files: %w", err)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if !all[i].Received.Equal(all[j].Received) {
+			return all[i].Received.After(all[j].Received)
+		}
+		return all[i].FileID > all[j].FileID
+	})
+	page.Total = len(all)
+	lo := min(max(q.Offset, 0), len(all))
+	hi := len(all)
+	if q.Limit > 0 {
+		hi = min(lo+q.Limit, len(all))
+	}
+	for _, e := range all[lo:hi] {
+		page.Files = append(page.Files, toFile(e))
+	}
+	return page, nil
+}
+
+// liveFileClaim reports whether e is held by a live claim of this instance.
+func (s *Store) liveFileClaim(e *spool.Entry, now time.Time) bool {
+	return e.Status == spool.StatusProcessing && e.ClaimInstance == s.instance && e.Claim.Held(now)
+}
+
+// updateEntry runs f on a file entry in one transaction and writes it back unless f fails.
+func (s *Store) updateEntry(id string, f func(tx *bolt.Tx, e *spool.Entry) error) (spool.Entry, error) {
+	var e spool.Entry
+	if !state.ValidFileID(id) {
+		return e, state.ErrBadFileID
+	}
+	err := s.sp.DB().Update(func(tx *bolt.Tx) error {
+		b := spool.FilesBucket(tx)
+		raw := b.Get([]byte(id))
+		if raw == nil {
+			return fmt.Errorf("file %s: %w", id, state.ErrNotFound)
+		}
+		if err := json.Unmarshal(raw, &e); err != nil {
+			return err
+		}
+		if err := f(tx, &e); err != nil {
+			return err
+		}
+		e.Updated = s.now()
+		raw, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(id), raw)
+	})
+	return e, err
+}
+
+// ClaimFile implements state.Files.
+func (s *Store) ClaimFile(ctx context.Context, id, owner string, lease time.Duration, from ...state.FileStatus) (state.File, state.Claim, error) {
+	if err := ctx.Err(); err != nil {
+		return state.File{}, state.Claim{}, err
+	}
+	if len(from) == 0 {
+		from = []state.FileStatus{state.StatusArrived, state.StatusWaiting}
+	}
+	now := s.now()
+	var c state.Claim
+	e, err := s.updateEntry(id, func(_ *bolt.Tx, e *spool.Entry) error {
+		prior := toStatus(e.Status)
+		switch {
+		case s.liveFileClaim(e, now):
+			return fmt.Errorf("file %s: %w", id, state.ErrClaimed)
+		case e.Status == spool.StatusProcessing: // a dead claim: take it over
+			prior = e.Claim.From
+			if prior == "" {
+				prior = state.StatusArrived
+			}
+		case !slices.Contains(from, prior):
+			return fmt.Errorf("file %s is %s: %w", id, prior, state.ErrWrongStatus)
+		}
+		c = state.Claim{Kind: "file", Key: id, Owner: owner, Token: e.Claim.Token + 1, Expires: now.Add(lease), From: prior}
+		e.Claim, e.ClaimInstance, e.Status = c, s.instance, spool.StatusProcessing
+		return nil
+	})
+	if err != nil {
+		return toFile(e), state.Claim{}, err
+	}
+	return toFile(e), c, nil
+}
+
+// sameClaim reports whether the entry still carries claim c (expired or not: a folder state has
+// one process, so an expired claim that nobody took over is still the caller's).
+func (s *Store) sameClaim(e *spool.Entry, c state.Claim) bool {
+	return e.Status == spool.StatusProcessing && e.ClaimInstance == s.instance && e.Claim.Token == c.Token && e.Claim.Owner == c.Owner
+}
+
+// RecordOutcome implements state.Files. See the package comment for the order of steps.
+func (s *Store) RecordOutcome(ctx context.Context, id string, o state.Outcome) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	switch o.Status {
+	case state.StatusProcessed, state.StatusRejected, state.StatusWaiting:
+	default:
+		return fmt.Errorf("state: outcome status %q is not processed, rejected or waiting_password", o.Status)
+	}
+	e, ok, err := s.sp.Get(id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("file %s: %w", id, state.ErrNotFound)
+	}
+	if !s.sameClaim(&e, o.Claim) {
+		return fmt.Errorf("file %s: %w", id, state.ErrLostClaim)
+	}
+	if o.Status != state.StatusWaiting || len(o.Changes) > 0 {
+		changes := make([]ledger.Change, len(o.Changes))
+		for i, c := range o.Changes {
+			changes[i] = ledger.Change{Key: ledger.Key(c.Key), Row: c.Row, Delete: c.Delete}
+		}
+		fs := ledger.FileState{Status: o.Summary.ReportStatus, Done: true, Processed: s.now().UTC()}
+		if err := s.led.Commit(ctx, id, changes, fs); err != nil {
+			return err
+		}
+	}
+	_, err = s.updateEntry(id, func(tx *bolt.Tx, e *spool.Entry) error {
+		if !s.sameClaim(e, o.Claim) {
+			return fmt.Errorf("file %s: %w", id, state.ErrLostClaim)
+		}
+		e.Status, e.LastError, e.Summary, e.Reported, e.Written = fromStatus(o.Status), o.LastError, o.Summary, o.Reported, false
+		e.Claim.Owner, e.Claim.Expires, e.ClaimInstance = "", time.Time{}, ""
+		if o.Report != nil {
+			if err := tx.Bucket(bReports).Put([]byte(id), o.Report); err != nil {
+				return err
+			}
+		}
+		return s.enqueueTx(tx, o.Receipts)
+	})
+	return err
+}
+
+// Report implements state.Files.
+func (s *Store) Report(ctx context.Context, id string) ([]byte, error) {
+	if !state.ValidFileID(id) {
+		return nil, state.ErrBadFileID
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []byte
+	err := s.sp.DB().View(func(tx *bolt.Tx) error {
+		out = append([]byte(nil), tx.Bucket(bReports).Get([]byte(id))...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("report of %s: %w", id, state.ErrNotFound)
+	}
+	return out, nil
+}
+
+// SetWritten implements state.Files.
+func (s *Store) SetWritten(ctx context.Context, id string, written bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	_, err := s.updateEntry(id, func(_ *bolt.Tx, e *spool.Entry) error {
+		e.Written = written
+		return nil
+	})
+	return err
+}
+
+// RenewClaim implements state.Claims.
+func (s *Store) RenewClaim(ctx context.Context, c state.Claim, lease time.Duration) (state.Claim, error) {
+	if err := ctx.Err(); err != nil {
+		return c, err
+	}
+	now := s.now()
+	switch c.Kind {
+	case "file":
+		_, err := s.updateEntry(c.Key, func(_ *bolt.Tx, e *spool.Entry) error {
+			if !s.sameClaim(e, c) {
+				return fmt.Errorf("file %s: %w", c.Key, state.ErrLostClaim)
+			}
+			e.Claim.Expires = now.Add(lease)
+			return nil
+		})
+		c.Expires = now.Add(lease)
+		return c, err
+	case "message":
+		return s.renewMessageClaim(c, now.Add(lease))
+	case "receipt":
+		return s.renewReceiptClaim(c, now.Add(lease))
+	}
+	return c, fmt.Errorf("state: claim of unknown kind %q", c.Kind)
+}
+
+// ReleaseClaim implements state.Claims.
+func (s *Store) ReleaseClaim(ctx context.Context, c state.Claim) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	switch c.Kind {
+	case "file":
+		_, err := s.updateEntry(c.Key, func(_ *bolt.Tx, e *spool.Entry) error {
+			if !s.sameClaim(e, c) {
+				return fmt.Errorf("file %s: %w", c.Key, state.ErrLostClaim)
+			}
+			back := c.From
+			if back == "" {
+				back = state.StatusArrived
+			}
+			e.Status = fromStatus(back)
+			e.Claim.Owner, e.Claim.Expires, e.ClaimInstance = "", time.Time{}, ""
+			return nil
+		})
+		return err
+	case "message":
+		return s.releaseMessageClaim(c)
+	case "receipt":
+		return s.releaseReceiptClaim(c)
+	}
+	return fmt.Errorf("state: claim of unknown kind %q", c.Kind)
+}
+
+// ---- spool ----
+
+// TempDir implements state.Spool.
+func (s *Store) TempDir() string { return s.sp.TempDir() }
+
+// AddFiles implements state.Spool.
+func (s *Store) AddFiles(ctx context.Context, in []state.Incoming, arr state.Arrival, msg *state.Message) (state.AddResult, error) {
+	var res state.AddResult
+	inc := make([]spool.Incoming, len(in))
+	for i, f := range in {
+		inc[i] = spool.Incoming(f)
+	}
+	var rec *spool.MessageRecord
+	if msg != nil {
+		r := fromMessage(*msg)
+		rec = &r
+	}
+	cr, err := s.sp.Commit(ctx, inc, fromArrival(arr), rec)
+	if err != nil {
+		return res, err
+	}
+	for _, e := range cr.New {
+		res.New = append(res.New, toFile(e))
+	}
+	for _, e := range cr.Resent {
+		res.Resent = append(res.Resent, toFile(e))
+	}
+	if msg != nil {
+		msg.FileIDs, msg.Resent, msg.Recorded = rec.FileIDs, rec.Resent, rec.Recorded
+	}
+	return res, nil
+}
+
+// OpenSpooled implements state.Spool: the spool file itself (nothing to release).
+func (s *Store) OpenSpooled(ctx context.Context, id string) (*state.Spooled, error) {
+	f, err := s.File(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !f.Spooled {
+		return nil, fmt.Errorf("file %s has no spooled bytes: %w", id, state.ErrNotFound)
+	}
+	p, err := s.sp.Path(id)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := os.Stat(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("spool file %s: %w", id, state.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state: spool file %s: %w", id, err)
+	}
+	return state.NewSpooled(p, fi.Size(), nil), nil
+}

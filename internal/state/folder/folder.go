@@ -1,0 +1,192 @@
+// Package folder is the embedded state backend (SPEC 8): a state folder of bbolt databases and
+// files, used by one process at a time. It implements internal/state.Store over the ledger
+// (importer/ledger: STATE/ledger.db and ledger.key) and the spool store (mailbox/spool:
+// STATE/mailbox.db, STATE/spool/, STATE/passwords/), adding its own buckets to mailbox.db for
+// reports, the receipts outbox and operator accounts, and STATE/audit.log (JSON lines).
+//
+// Atomicity: RecordOutcome commits the ledger changes first (idempotent: keys owned by the same
+// file id are its own) and then, in one mailbox.db transaction, the file's status, summary and
+// report and the queued receipts. A crash between the two leaves the file processing under a claim
+// of a dead instance; the next process takes it over at once (a folder state has one process, so
+// a claim of another instance is dead) and processing it again gives the same outcome.
+package folder
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/fhi/sysvak-import/importer/ledger"
+	"github.com/fhi/sysvak-import/internal/secret"
+	"github.com/fhi/sysvak-import/internal/state"
+	"github.com/fhi/sysvak-import/mailbox/spool"
+)
+
+// Options tune Open.
+type Options struct {
+	// LockTimeout is how long Open waits for another process to close the state (default 10 s).
+	LockTimeout time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Store is an open state folder.
+type Store struct {
+	dir      string
+	sp       *spool.Store
+	led      *ledger.Ledger
+	now      func() time.Time
+	instance string // claims of another instance are dead: one process has a folder state
+
+	mu        sync.Mutex // message claims and the audit log
+	msgClaims map[state.MessageKey]state.Claim
+	msgTokens int64
+}
+
+var _ state.Store = (*Store)(nil)
+
+var (
+	bReports   = []byte("reports")
+	bOutbox    = []byte("outbox")
+	bOperators = []byte("operators")
+)
+
+// AuditFileName is the audit log inside the state folder.
+const AuditFileName = "audit.log"
+
+// Open opens (creating if needed) the state folder dir. It waits up to LockTimeout while another
+// process has it open, then fails with state.ErrLocked.
+func Open(ctx context.Context, dir string, o Options) (*Store, error) {
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = 10 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	sp, err := spool.Open(ctx, dir, spool.Options{Timeout: o.LockTimeout, Now: o.Now})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("%w (%s)", state.ErrLocked, dir)
+		}
+		return nil, err
+	}
+	led, err := ledger.Open(ctx, dir, ledger.Options{LockTimeout: o.LockTimeout})
+	if err != nil {
+		sp.Close()
+		if errors.Is(err, ledger.ErrLocked) {
+			return nil, fmt.Errorf("%w (%s): %w", state.ErrLocked, dir, err)
+		}
+		return nil, err
+	}
+	err = sp.DB().Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bReports, bOutbox, bOperators} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		led.Close()
+		sp.Close()
+		return nil, fmt.Errorf("state: initialise %s: %w", dir, err)
+	}
+	var inst [8]byte
+	_, _ = rand.Read(inst[:])
+	return &Store{dir: dir, sp: sp, led: led, now: o.Now, instance: hex.EncodeToString(inst[:]),
+		msgClaims: map[state.MessageKey]state.Claim{}}, nil
+}
+
+// Close closes the state folder.
+func (s *Store) Close() error {
+	err := s.led.Close()
+	if e := s.sp.Close(); err == nil {
+		err = e
+	}
+	return err
+}
+
+// Dir is the state folder.
+func (s *Store) Dir() string { return s.dir }
+
+// SpoolStore is the underlying spool store, for the mailbox poller until it takes a state.Store.
+func (s *Store) SpoolStore() *spool.Store { return s.sp }
+
+// LedgerDB is the underlying ledger, for the importer until it takes a state.Ledger.
+func (s *Store) LedgerDB() *ledger.Ledger { return s.led }
+
+// ---- ledger ----
+
+// LedgerSecret implements state.Ledger.
+func (s *Store) LedgerSecret(ctx context.Context) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s.led.Secret(), nil
+}
+
+type ledgerView struct{ r *ledger.Reader }
+
+func (v ledgerView) Get(k state.LedgerKey) (state.LedgerEntry, bool) {
+	e, ok := v.r.Get(ledger.Key(k))
+	return state.LedgerEntry{FileID: e.FileID, Row: e.Row, Deleted: e.Deleted}, ok
+}
+func (v ledgerView) Close() error { return v.r.Close() }
+
+// LedgerView implements state.Ledger.
+func (s *Store) LedgerView(ctx context.Context) (state.LedgerView, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r, err := s.led.Reader()
+	if err != nil {
+		return nil, err
+	}
+	return ledgerView{r}, nil
+}
+
+// LedgerStats implements state.Ledger.
+func (s *Store) LedgerStats(ctx context.Context) (int, int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, 0, err
+	}
+	return s.led.Stats()
+}
+
+// ---- password drop-box ----
+
+// DroppedPasswords implements state.Passwords.
+func (s *Store) DroppedPasswords(ctx context.Context) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s.sp.DroppedPasswords()
+}
+
+// TakePassword implements state.Passwords.
+func (s *Store) TakePassword(ctx context.Context, id string) (pw secret.Secret, ok bool, err error) {
+	if !state.ValidFileID(id) {
+		return pw, false, state.ErrBadFileID
+	}
+	if err := ctx.Err(); err != nil {
+		return pw, false, err
+	}
+	return s.sp.TakePassword(id)
+}
+
+// DropPassword implements state.Passwords.
+func (s *Store) DropPassword(ctx context.Context, id string, pw secret.Secret) error {
+	if !state.ValidFileID(id) {
+		return state.ErrBadFileID
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.sp.DropPassword(id, pw)
+}
