@@ -1,0 +1,119 @@
+package receipt
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/fhi/sysvak-import/importer/report"
+	"github.com/fhi/sysvak-import/internal/smtptest"
+	"github.com/fhi/sysvak-import/internal/state"
+	"github.com/fhi/sysvak-import/internal/state/folder"
+	"github.com/fhi/sysvak-import/validate"
+)
+
+type stateClock struct{ t time.Time }
+
+func (c *stateClock) now() time.Time { return c.t }
+
+func openFolderState(t *testing.T, clk *stateClock) *folder.Store {
+	t.Helper()
+	st, err := folder.Open(context.Background(), t.TempDir(), folder.Options{Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+func mailedFile(id string, status state.FileStatus, uid uint32) state.File {
+	return state.File{ID: id, Status: status, Source: state.Arrival{Mailbox: "INBOX", UIDValidity: 9, UID: uid,
+		MessageID: "<m" + id + "@legekontor.example>", Sender: testSender}}
+}
+
+// TestStateOutboxDeliversAndSurvivesACrash: receipts built for outcomes are queued in a real
+// folder state (twice: still one each), sent through aiosmtpd; a sender killed between the
+// server's acceptance and the state's record leaves a claim that expires, and the receipt is sent
+// once more with the same Message-ID, then never again. `pending`'s view (ListReceipts) shows
+// what waits.
+func TestStateOutboxDeliversAndSurvivesACrash(t *testing.T) {
+	clk := &stateClock{t: testDate}
+	st := openFolderState(t, clk)
+	srv := smtptest.Start(t, smtptest.Options{TLS: smtptest.TLSImplicit})
+	b := &Builder{From: testFrom, Mode: ModeSummary, Messages: st, Now: clk.now}
+	rep := fixtureReport(t, "row-errors.xlsx")
+	waiting := mailedFile("a1b2c3d4e5f60718", state.StatusWaiting, 7)
+	processed := mailedFile(rep.FileID, state.StatusProcessed, 8)
+	local := state.File{ID: "b1b2c3d4e5f60718", Status: state.StatusProcessed, Source: state.Arrival{Path: "/tmp/x.xlsx"}}
+	var rs []state.Receipt
+	rs = append(rs, b.ForFile(waiting, &report.Report{Status: report.StatusWaitingPassword})...)
+	rs = append(rs, b.ForFile(processed, rep)...)
+	rs = append(rs, b.ForFile(local, rep)...)
+	rs = append(rs, b.ForRejectedMessage(state.Message{Mailbox: "INBOX", UIDValidity: 9, UID: 9, MessageID: "<r@legekontor.example>",
+		From: testSender, Rejected: []state.Rejection{{Reason: "unsupported_type", FileName: "Kari Nordmann.pdf"}}}, nil)...)
+	if len(rs) != 3 {
+		t.Fatalf("%d receipts, want 3 (none for a local file)", len(rs))
+	}
+	for i := 0; i < 2; i++ {
+		if err := st.EnqueueReceipts(context.Background(), rs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if q, _ := st.ListReceipts(context.Background(), state.ReceiptQueued); len(q) != 3 {
+		t.Fatalf("%d queued, want 3", len(q))
+	}
+	// First sender: sends the first receipt, then "dies" before recording it.
+	crashed := &StateOutbox{St: st, Owner: "sender-1", Lease: time.Minute, From: testFrom}
+	items, err := crashed.Due(context.Background(), clk.now(), 1)
+	if err != nil || len(items) != 1 {
+		t.Fatalf("claim: %v, %v", items, err)
+	}
+	if err := tlsSender(t, srv).Send(context.Background(), items[0].From, items[0].To, items[0].Data); err != nil {
+		t.Fatal(err)
+	}
+	clk.t = clk.t.Add(2 * time.Minute) // the claim expires
+	w := &Worker{Outbox: &StateOutbox{St: st, Owner: "sender-2", From: testFrom}, Sender: tlsSender(t, srv), Now: clk.now}
+	for i := 0; i < 3; i++ {
+		if _, err := w.SendDue(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := srv.Messages()
+	if len(got) != 4 {
+		t.Fatalf("%d deliveries, want 4 (three receipts, one resent after the crash)", len(got))
+	}
+	ids := map[string]int{}
+	for _, g := range got {
+		ids[g.Header.Get("Message-Id")]++
+		checkPrivacy(t, g.Raw, "Kari", "Nordmann")
+	}
+	if ids[items[0].ID] != 2 || len(ids) != 3 {
+		t.Errorf("deliveries by Message-ID: %v", ids)
+	}
+	if sent, _ := st.ListReceipts(context.Background(), state.ReceiptSent); len(sent) != 3 {
+		t.Errorf("%d receipts recorded as sent, want 3", len(sent))
+	}
+}
+
+// TestBuilderRespectsModeAndMachines: receipts off makes none; a message from a machine gets none.
+func TestBuilderRespectsModeAndMachines(t *testing.T) {
+	clk := &stateClock{t: testDate}
+	st := openFolderState(t, clk)
+	m := state.Message{Mailbox: "INBOX", UIDValidity: 9, UID: 3, MessageID: "<auto@x>", From: testSender, AutoSubmitted: "auto-replied", Folder: "Rejected"}
+	if err := st.RecordMessage(context.Background(), &m); err != nil {
+		t.Fatal(err)
+	}
+	b := &Builder{From: testFrom, Mode: ModeSummary, Messages: st, Now: clk.now}
+	if rs := b.ForRejectedMessage(m, nil); len(rs) != 0 {
+		t.Errorf("an auto-replied message got %d receipts", len(rs))
+	}
+	f := mailedFile("a1b2c3d4e5f60718", state.StatusWaiting, 3) // arrived in the auto-replied message
+	if rs := b.ForFile(f, &report.Report{Status: report.StatusWaitingPassword}); len(rs) != 0 {
+		t.Errorf("a file from an auto-replied message got %d receipts", len(rs))
+	}
+	off := &Builder{From: testFrom, Mode: ModeOff}
+	m.AutoSubmitted = ""
+	if rs := off.ForRejectedMessage(m, []Reason{{Code: validate.MailNoAttachment}}); len(rs) != 0 {
+		t.Error("receipts off still made one")
+	}
+}
