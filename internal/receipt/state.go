@@ -2,6 +2,7 @@ package receipt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -234,4 +235,114 @@ func ReasonsOf(m state.Message) []Reason {
 		out = append(out, Reason{Code: code, Attachment: att})
 	}
 	return out
+}
+
+// OpenFunc opens the state's outbox for a moment; release closes it again.
+type OpenFunc func(ctx context.Context) (ob state.Outbox, release func() error, err error)
+
+// BatchOutbox is the worker's Outbox over a state that is opened only for a moment (a folder
+// state is one process's at a time, and `pending` or `unlock` may want it between passes): due
+// receipts are claimed in one short opening, sent with the state closed, and the results recorded
+// in another (Flush, which the worker calls at the end of every pass). A sender killed between a
+// send and the flush leaves claims that expire: those receipts are sent once more, with the same
+// Message-ID. Lock, when set, keeps the openings apart from the process's other users of the state.
+type BatchOutbox struct {
+	Open  OpenFunc
+	Lock  sync.Locker
+	Owner string
+	Lease time.Duration // default 10 minutes
+	From  string
+
+	mu      sync.Mutex
+	claims  map[string]state.Claim
+	pending []func(ctx context.Context, ob state.Outbox) error
+}
+
+var _ Outbox = (*BatchOutbox)(nil)
+
+func (o *BatchOutbox) with(ctx context.Context, f func(state.Outbox) error) error {
+	if o.Lock != nil {
+		o.Lock.Lock()
+		defer o.Lock.Unlock()
+	}
+	ob, release, err := o.Open(ctx)
+	if err != nil {
+		return err
+	}
+	err = f(ob)
+	if rerr := release(); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// Due implements Outbox.
+func (o *BatchOutbox) Due(ctx context.Context, now time.Time, limit int) ([]Item, error) {
+	var items []Item
+	err := o.with(ctx, func(ob state.Outbox) error {
+		so := &StateOutbox{St: ob, Owner: o.Owner, Lease: o.Lease, From: o.From}
+		var err error
+		items, err = so.Due(ctx, now, limit)
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		if o.claims == nil {
+			o.claims = map[string]state.Claim{}
+		}
+		for id, c := range so.claims {
+			o.claims[id] = c
+		}
+		return err
+	})
+	return items, err
+}
+
+func (o *BatchOutbox) later(id string, f func(ctx context.Context, ob state.Outbox, c state.Claim) error) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	c, ok := o.claims[id]
+	if !ok {
+		return fmt.Errorf("receipt: %s is not claimed by this sender", id)
+	}
+	delete(o.claims, id)
+	o.pending = append(o.pending, func(ctx context.Context, ob state.Outbox) error { return f(ctx, ob, c) })
+	return nil
+}
+
+// MarkSent implements Outbox (recorded by Flush).
+func (o *BatchOutbox) MarkSent(_ context.Context, id string, _ time.Time) error {
+	return o.later(id, func(ctx context.Context, ob state.Outbox, c state.Claim) error { return ob.MarkReceiptSent(ctx, c) })
+}
+
+// MarkRetry implements Outbox (recorded by Flush).
+func (o *BatchOutbox) MarkRetry(_ context.Context, id string, _ int, next time.Time, lastErr string) error {
+	return o.later(id, func(ctx context.Context, ob state.Outbox, c state.Claim) error {
+		return ob.RetryReceipt(ctx, c, next, lastErr)
+	})
+}
+
+// GiveUp implements Outbox (recorded by Flush).
+func (o *BatchOutbox) GiveUp(_ context.Context, id string, _ time.Time, reason string) error {
+	return o.later(id, func(ctx context.Context, ob state.Outbox, c state.Claim) error {
+		return ob.GiveUpReceipt(ctx, c, reason)
+	})
+}
+
+// Flush records the pass's results in one opening of the state.
+func (o *BatchOutbox) Flush(ctx context.Context) error {
+	o.mu.Lock()
+	todo := o.pending
+	o.pending = nil
+	o.mu.Unlock()
+	if len(todo) == 0 {
+		return nil
+	}
+	return o.with(ctx, func(ob state.Outbox) error {
+		var errs []error
+		for _, f := range todo {
+			if err := f(ctx, ob); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	})
 }

@@ -117,3 +117,67 @@ func TestBuilderRespectsModeAndMachines(t *testing.T) {
 		t.Error("receipts off still made one")
 	}
 }
+
+// TestBatchOutboxOpensTheStateOnlyBriefly: with a folder state opened per use (as poll does, so
+// that `pending` and `unlock` can run between passes), receipts are claimed, sent with the state
+// closed, and recorded in one flush; while the worker sends, another user can open the state.
+func TestBatchOutboxOpensTheStateOnlyBriefly(t *testing.T) {
+	dir := t.TempDir()
+	open := func(ctx context.Context) (*folder.Store, error) { return folder.Open(ctx, dir, folder.Options{}) }
+	st, err := open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &Builder{From: testFrom, Mode: ModeSummary}
+	rep := fixtureReport(t, "clean.xlsx")
+	rs := b.ForFile(mailedFile(rep.FileID, state.StatusProcessed, 4), rep)
+	rs = append(rs, b.ForFile(mailedFile("a1b2c3d4e5f60718", state.StatusWaiting, 5), &report.Report{Status: report.StatusWaitingPassword})...)
+	if err := st.EnqueueReceipts(context.Background(), rs); err != nil || len(rs) != 2 {
+		t.Fatalf("enqueue %d: %v", len(rs), err)
+	}
+	_ = st.Close()
+	srv := smtptest.Start(t, smtptest.Options{TLS: smtptest.TLSImplicit})
+	opened := 0
+	ob := &BatchOutbox{From: testFrom, Owner: "poller", Open: func(ctx context.Context) (state.Outbox, func() error, error) {
+		s, err := open(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		opened++
+		return s, s.Close, nil
+	}}
+	// The sender checks that the state is free while it talks to the SMTP server.
+	sender := submitFunc(func(ctx context.Context, from, to string, data []byte) error {
+		s, err := folder.Open(ctx, dir, folder.Options{LockTimeout: time.Second})
+		if err != nil {
+			return err
+		}
+		_ = s.Close()
+		return tlsSender(t, srv).Send(ctx, from, to, data)
+	})
+	w := &Worker{Outbox: ob, Sender: sender}
+	res, err := w.SendDue(context.Background())
+	if err != nil || res.Sent != 2 {
+		t.Fatalf("pass = %+v, %v", res, err)
+	}
+	if opened != 2 {
+		t.Errorf("the state was opened %d times, want 2 (claim, flush)", opened)
+	}
+	st, err = open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if sent, _ := st.ListReceipts(context.Background(), state.ReceiptSent); len(sent) != 2 {
+		t.Errorf("%d recorded as sent", len(sent))
+	}
+	if n := len(srv.Messages()); n != 2 {
+		t.Errorf("%d delivered", n)
+	}
+}
+
+type submitFunc func(ctx context.Context, from, to string, data []byte) error
+
+func (f submitFunc) Send(ctx context.Context, from, to string, data []byte) error {
+	return f(ctx, from, to, data)
+}
