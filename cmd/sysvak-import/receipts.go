@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
+	"io"
 	"net/mail"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -13,6 +16,7 @@ import (
 	"github.com/fhi/sysvak-import/internal/mailauth"
 	"github.com/fhi/sysvak-import/internal/receipt"
 	"github.com/fhi/sysvak-import/internal/secret"
+	"github.com/fhi/sysvak-import/internal/state"
 )
 
 // receiptFlags are SPEC 10's receipt flags, shared by poll and serve.
@@ -122,4 +126,54 @@ func (r *receiptSetup) worker(open receipt.OpenFunc, lock interface {
 		GiveUpAfter: r.giveUp,
 		Log:         log,
 	}
+}
+
+// waitingReceipts are the receipts `pending` shows: queued (waiting for an attempt), being sent,
+// and given up (failed, with why).
+func waitingReceipts(ctx context.Context, ob state.Outbox) ([]state.Receipt, error) {
+	return ob.ListReceipts(ctx, state.ReceiptQueued, state.ReceiptSending, state.ReceiptFailed)
+}
+
+// receiptItem is a receipt as `pending --format json --receipts` prints it.
+type receiptItem struct {
+	ID          string    `json:"id"`
+	Kind        string    `json:"kind"`
+	FileID      string    `json:"file_id,omitempty"`
+	To          string    `json:"to"`
+	Status      string    `json:"status"`
+	Attempts    int       `json:"attempts"`
+	NextAttempt time.Time `json:"next_attempt"`
+	Created     time.Time `json:"created"`
+	LastError   string    `json:"last_error,omitempty"`
+}
+
+func receiptItems(rs []state.Receipt) []receiptItem {
+	items := []receiptItem{}
+	for _, r := range rs {
+		items = append(items, receiptItem{ID: r.ID, Kind: r.Kind, FileID: r.FileID, To: r.To, Status: string(r.Status),
+			Attempts: r.Attempts, NextAttempt: r.NextAttempt, Created: r.Created, LastError: r.LastError})
+	}
+	return items
+}
+
+// writeReceiptsText prints the receipts that wait (text format of `pending`).
+func writeReceiptsText(w io.Writer, rs []state.Receipt) {
+	if len(rs) == 0 {
+		fmt.Fprintln(w, "(no receipt waits)")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RECEIPT\tKIND\tFILE\tTO\tSTATUS\tATTEMPTS\tNEXT\tLAST ERROR")
+	for _, r := range rs {
+		next := r.NextAttempt.Local().Format("2006-01-02 15:04 MST")
+		if r.Status == state.ReceiptFailed {
+			next = "-"
+		}
+		fileID := r.FileID
+		if fileID == "" {
+			fileID = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Kind, fileID, r.To, r.Status, r.Attempts, next, r.LastError)
+	}
+	tw.Flush()
 }
