@@ -158,10 +158,20 @@ func (b *Builder) ForFile(f state.File, rep *report.Report) []state.Receipt {
 
 // ForFileWith is ForFile with the annotated workbook to attach (nil: none).
 func (b *Builder) ForFileWith(ctx context.Context, f state.File, rep *report.Report, ann *Annotated) []state.Receipt {
-	if b.Mode == ModeOff || b.Mode == "" || f.Source.Mailbox == "" || rep == nil {
+	return b.forArrival(ctx, f, f.Source, rep, ann)
+}
+
+// ForArrival returns the receipt for a later arrival of a file already processed (the same bytes
+// sent again, in another message): that message's sender hears the file's outcome too.
+func (b *Builder) ForArrival(f state.File, a state.Arrival, rep *report.Report) []state.Receipt {
+	return b.forArrival(context.Background(), f, a, rep, nil)
+}
+
+func (b *Builder) forArrival(ctx context.Context, f state.File, a state.Arrival, rep *report.Report, ann *Annotated) []state.Receipt {
+	if b.Mode == ModeOff || b.Mode == "" || a.Mailbox == "" || rep == nil {
 		return nil
 	}
-	in := Input{FileID: f.ID, Origin: b.originOf(ctx, f.Source), From: b.From, Date: b.now()}
+	in := Input{FileID: f.ID, Origin: b.originOf(ctx, a), From: b.From, Date: b.now()}
 	switch {
 	case f.Status == state.FileStatus(report.StatusWaitingPassword) || rep.Status == report.StatusWaitingPassword:
 		in.Kind = KindWaiting
@@ -180,6 +190,14 @@ func (b *Builder) ForFileWith(ctx context.Context, f state.File, rep *report.Rep
 func (b *Builder) ForRejectedMessage(m state.Message, reasons []Reason) []state.Receipt {
 	if b.Mode == ModeOff || b.Mode == "" {
 		return nil
+	}
+	if m.From == "" && b.Messages != nil { // only the key is known: take the recorded headers
+		if rec, err := b.Messages.Message(context.Background(), state.MessageKey{Mailbox: m.Mailbox, UIDValidity: m.UIDValidity, UID: m.UID}); err == nil {
+			m = rec
+		}
+	}
+	if reasons == nil {
+		reasons = ReasonsOf(m)
 	}
 	if len(reasons) == 0 {
 		reasons = []Reason{{Code: validate.MailNoAttachment}}

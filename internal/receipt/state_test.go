@@ -2,6 +2,7 @@ package receipt
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,4 +181,33 @@ type submitFunc func(ctx context.Context, from, to string, data []byte) error
 
 func (f submitFunc) Send(ctx context.Context, from, to string, data []byte) error {
 	return f(ctx, from, to, data)
+}
+
+// TestResentFileAnswersTheNewMessage: the same file in a second message gets its own receipt for
+// that message (another Message-ID, In-Reply-To the new message), and a rejected message known
+// only by its key is answered from the headers recorded for it.
+func TestResentFileAnswersTheNewMessage(t *testing.T) {
+	clk := &stateClock{t: testDate}
+	st := openFolderState(t, clk)
+	b := &Builder{From: testFrom, Mode: ModeSummary, Messages: st, Now: clk.now}
+	rep := fixtureReport(t, "clean.xlsx")
+	f := mailedFile(rep.FileID, state.StatusProcessed, 4)
+	again := state.Arrival{Mailbox: "INBOX", UIDValidity: 9, UID: 12, MessageID: "<again@legekontor.example>", Sender: "annen@legekontor.example"}
+	first, second := b.ForFile(f, rep), b.ForArrival(f, again, rep)
+	if len(first) != 1 || len(second) != 1 || first[0].ID == second[0].ID {
+		t.Fatalf("receipts %v / %v", first, second)
+	}
+	if second[0].To != "annen@legekontor.example" || second[0].InReplyTo != again.MessageID {
+		t.Errorf("resend receipt to %q in reply to %q", second[0].To, second[0].InReplyTo)
+	}
+	m := state.Message{Mailbox: "INBOX", UIDValidity: 9, UID: 13, MessageID: "<r@x>", From: testSender, Folder: "Rejected",
+		Rejected: []state.Rejection{{Reason: "too_large", FileName: "stor.xlsx"}}}
+	if err := st.RecordMessage(context.Background(), &m); err != nil {
+		t.Fatal(err)
+	}
+	rs := b.ForRejectedMessage(state.Message{Mailbox: "INBOX", UIDValidity: 9, UID: 13}, nil)
+	if len(rs) != 1 || rs[0].To != testSender || !strings.Contains(string(rs[0].Payload), "Filen er for stor") {
+		t.Fatalf("rejection receipt from the recorded message: %+v", rs)
+	}
+	checkPrivacy(t, rs[0].Payload, "stor.xlsx")
 }
