@@ -2,6 +2,7 @@ package importer
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -57,6 +58,41 @@ type Options struct {
 	Log    zerolog.Logger
 	// Progress, when set, is called now and then with the number of rows read so far.
 	Progress func(rows int)
+
+	shared *shared // set by Prepare
+}
+
+// shared is the set-up every file of a run can use as it is (issue 17: for 100-row files it
+// cost more than reading them).
+type shared struct {
+	check   validate.Options // what checker was made from
+	checker *validate.Checker
+}
+
+// Prepare returns o with the per-run set-up done once: the checker (code list, validator) and
+// the default header mapping. A caller that processes several files with the same options
+// calls it once and passes the result for every file; without it each file sets these up
+// itself. The error wraps validate.ErrOptions.
+func (o Options) Prepare() (Options, error) {
+	if o.Mapping == nil {
+		o.Mapping = workbook.DefaultMapping()
+	}
+	chk, err := validate.NewChecker(o.Check)
+	if err != nil {
+		return o, err
+	}
+	o.shared = &shared{check: o.Check, checker: chk}
+	return o, nil
+}
+
+// checker returns the checker for one workbook.
+func (o *Options) checker(date1904 bool, absent [validate.NumColumns]bool) (*validate.Checker, error) {
+	if o.shared != nil && o.shared.check == o.Check {
+		return o.shared.checker.WithFile(date1904, absent), nil
+	}
+	chk := o.Check
+	chk.Date1904, chk.Absent = date1904, absent
+	return validate.NewChecker(chk)
 }
 
 func (o *Options) now() time.Time {
@@ -130,7 +166,7 @@ type sink interface {
 
 // Validate checks one file and returns its report; it writes nothing and uses no ledger.
 func Validate(ctx context.Context, in Input, o Options) (*report.Report, error) {
-	rep, _, err := run(ctx, in, o, nil, noLedger{})
+	rep, _, err := run(ctx, in, nil, o, nil, noLedger{})
 	if err != nil {
 		return nil, err
 	}
@@ -143,25 +179,70 @@ type noLedger struct{}
 func (noLedger) lookup(ledger.Key) (ledger.Entry, bool) { return ledger.Entry{}, false }
 func (noLedger) record([]byte, *validate.Record) error  { return nil }
 
-// hashFile computes the SHA-256 of the file as received and its file id.
-func hashFile(f *os.File) (sum string, id string, err error) {
-	h := sha256.New()
-	if _, err := io.Copy(h, io.NewSectionReader(f, 0, 1<<62)); err != nil {
-		return "", "", err
-	}
-	s := hex.EncodeToString(h.Sum(nil))
-	return s, s[:16], nil
+// source is an input file opened for one run: what to read it through, its size, its SHA-256
+// and file id. A small file (the mailbox's daily shape) is read into memory once, for the hash
+// and for the zip reader both (issue 17: otherwise every small read of archive/zip is a pread).
+type source struct {
+	f    *os.File
+	r    io.ReaderAt
+	size int64
+	sum  string // SHA-256 of the file as received, hex
+	id   string // file id (SPEC 5)
 }
+
+// inMemoryMax is the largest file read into memory by openSource.
+const inMemoryMax = 4 << 20
+
+func openSource(path string) (*source, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := readSource(f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func readSource(f *os.File) (*source, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	s := &source{f: f, r: f, size: fi.Size()}
+	var sum [sha256.Size]byte
+	if s.size <= inMemoryMax {
+		// One byte more than the size, so that a file that grew since Stat is hashed whole,
+		// as below.
+		data, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<62))
+		if err != nil {
+			return nil, err
+		}
+		s.r, s.size, sum = bytes.NewReader(data), int64(len(data)), sha256.Sum256(data)
+	} else {
+		h := sha256.New()
+		if _, err := io.Copy(h, io.NewSectionReader(f, 0, 1<<62)); err != nil {
+			return nil, err
+		}
+		h.Sum(sum[:0])
+	}
+	s.sum = hex.EncodeToString(sum[:])
+	s.id = s.sum[:16]
+	return s, nil
+}
+
+func (s *source) Close() error { return s.f.Close() }
 
 // FileID returns the file id (SPEC 5) of a local file.
 func FileID(path string) (string, error) {
-	f, err := os.Open(path)
+	s, err := openSource(path)
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
-	_, id, err := hashFile(f)
-	return id, err
+	defer s.Close()
+	return s.id, nil
 }
 
 // dedupState is what the file itself did with a key.
@@ -174,26 +255,25 @@ type dedupState struct {
 
 // run reads and checks a file. With a ledger reader (import) keys are looked up there; records
 // are passed to rec. It returns the report and the key changes the file makes.
-func run(ctx context.Context, in Input, o Options, hasher *ledger.Hasher, sk sink) (*report.Report, *keyTable, error) {
+// src is the input opened by the caller (nil: run opens in.Path itself).
+func run(ctx context.Context, in Input, src *source, o Options, hasher *ledger.Hasher, sk sink) (*report.Report, *keyTable, error) {
 	start := time.Now()
 	rep := &report.Report{FileName: in.Name, Source: in.Source, Received: in.Source.Received}
 	if rep.Received.IsZero() {
 		rep.Received = start.UTC().Truncate(time.Second)
 		rep.Source.Received = rep.Received
 	}
-	f, err := os.Open(in.Path)
-	if err != nil {
-		return nil, nil, operational("open %s: %w", filepath.Base(in.Path), err)
+	if src == nil {
+		f, err := os.Open(in.Path)
+		if err != nil {
+			return nil, nil, operational("open %s: %w", filepath.Base(in.Path), err)
+		}
+		defer f.Close()
+		if src, err = readSource(f); err != nil {
+			return nil, nil, operational("read %s: %w", filepath.Base(in.Path), err)
+		}
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, nil, operational("stat %s: %w", filepath.Base(in.Path), err)
-	}
-	rep.SHA256, rep.FileID, err = hashFile(f)
-	if err != nil {
-		return nil, nil, operational("read %s: %w", filepath.Base(in.Path), err)
-	}
+	rep.SHA256, rep.FileID = src.sum, src.id
 	if c := o.Check.AsOf; c.Year != 0 {
 		rep.AsOf = fmt.Sprintf("%04d-%02d-%02d", c.Year, c.Month, c.Day)
 	}
@@ -205,7 +285,7 @@ func run(ctx context.Context, in Input, o Options, hasher *ledger.Hasher, sk sin
 		rand.Read(k[:])
 		hasher = ledger.NewHasher(k[:])
 	}
-	ferr := readRows(ctx, f, fi.Size(), in, o, rep, hasher, keys, sk)
+	ferr := readRows(ctx, src.r, src.size, in, o, rep, hasher, keys, sk)
 	if ferr != nil {
 		fe := classify(ferr)
 		if fe == nil {
@@ -227,7 +307,7 @@ func run(ctx context.Context, in Input, o Options, hasher *ledger.Hasher, sk sin
 }
 
 // readRows does the streaming part: unwrap, open, header, rows.
-func readRows(ctx context.Context, f *os.File, size int64, in Input, o Options, rep *report.Report,
+func readRows(ctx context.Context, f io.ReaderAt, size int64, in Input, o Options, rep *report.Report,
 	hasher *ledger.Hasher, keys *keyTable, sk sink) error {
 	lim := o.Limits
 	if lim.MaxFileSize > 0 && size > lim.MaxFileSize {
@@ -263,14 +343,13 @@ func readRows(ctx context.Context, f *os.File, size int64, in Input, o Options, 
 			Args: validate.Args{"column": h}})
 	}
 
-	chk := o.Check
-	chk.Date1904 = book.Date1904()
+	var absent [validate.NumColumns]bool
 	hdr := sheet.Header()
 	for col := validate.Column(0); col < validate.NumColumns; col++ {
-		chk.Absent[col] = !hdr.Has(col)
+		absent[col] = !hdr.Has(col)
 	}
-	rep.Findings = append(rep.Findings, validate.FileLevelMissing(chk.Absent)...)
-	checker, err := validate.NewChecker(chk)
+	rep.Findings = append(rep.Findings, validate.FileLevelMissing(absent)...)
+	checker, err := o.checker(book.Date1904(), absent)
 	if err != nil {
 		return operational("checker: %w", err)
 	}

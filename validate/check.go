@@ -173,6 +173,16 @@ func (c *Checker) WithDate1904(date1904 bool) *Checker {
 	return &cc
 }
 
+// WithFile returns a checker for one workbook (its date system and the columns it lacks),
+// sharing everything else: NewChecker's set-up (the validator above all) is done once per run,
+// not once per file (issue 17).
+func (c *Checker) WithFile(date1904 bool, absent [NumColumns]bool) *Checker {
+	cc := *c
+	cc.o.Date1904 = date1904
+	cc.o.Absent = absent
+	return &cc
+}
+
 // Codes returns the code list in use.
 func (c *Checker) Codes() *CodeList { return c.codes }
 

@@ -72,6 +72,25 @@ func runImport(ctx context.Context, e *env, opts any, args []string, columns map
 	}
 	defer led.Close()
 	im := &importer.Importer{Ledger: led, OutDir: o.out, Opts: s.opts}
+	// The files share group commits (importer.Batch, issue 17); a file's report is printed once
+	// its outputs are in place.
+	batch := im.NewBatch()
+	var unprinted []*report.Report
+	// flush commits the batch and prints its reports; the error is exitFor's code.
+	flush := func() (int, error) {
+		if err := batch.Flush(ctx); err != nil {
+			return exitFor(e, s.log, err), err
+		}
+		code := exitOK
+		for _, rep := range unprinted {
+			if err := printReport(e.stdout, rep, o.format, o.lang); err != nil {
+				return exitFor(e, s.log, err), err
+			}
+			code = worst(code, rep.ExitCode())
+		}
+		unprinted = unprinted[:0]
+		return code, nil
+	}
 	code := exitOK
 	for _, path := range args {
 		if _, err := os.Stat(path); err != nil {
@@ -79,17 +98,23 @@ func runImport(ctx context.Context, e *env, opts any, args []string, columns map
 			code = worst(code, exitFileFailed)
 			continue
 		}
+		if batch.Full() {
+			c, err := flush()
+			if code = worst(code, c); err != nil {
+				return code
+			}
+		}
 		rep, err := withPassword(ctx, e, s, o.format, path, func(opts importer.Options) (*report.Report, error) {
 			im.Opts = opts
-			return im.Import(ctx, localInput(path, s.passwords, e.now()))
+			return batch.Add(ctx, localInput(path, s.passwords, e.now()))
 		})
 		if err != nil {
-			return worst(code, exitFor(e, s.log, err))
+			// The files before this one are complete: commit them, then stop.
+			c, _ := flush()
+			return worst(worst(code, c), exitFor(e, s.log, err))
 		}
-		if err := printReport(e.stdout, rep, o.format, o.lang); err != nil {
-			return worst(code, exitFor(e, s.log, err))
-		}
-		code = worst(code, rep.ExitCode())
+		unprinted = append(unprinted, rep)
 	}
-	return code
+	c, _ := flush()
+	return worst(code, c)
 }

@@ -43,7 +43,7 @@ func parseSST(s *scanner, limit, partSize int64) (*sst, error) {
 		// excelize reads a small table with encoding/xml, which fails on these.
 		return nil, unsupported("a count or uniqueCount that is not a number")
 	}
-	hint := min(max(partSize, 1<<16), limit, maxSSTHint)
+	hint := min(max(partSize, 512), limit, maxSSTHint)
 	arena := make([]byte, 0, hint)
 	offs := make([]uint32, 1, hint/5+1)
 	for {
