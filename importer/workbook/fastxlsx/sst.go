@@ -26,7 +26,6 @@ func (t *sst) count() int { return len(t.offs) - 1 }
 
 func (t *sst) get(i int) string { return t.data[t.offs[i]:t.offs[i+1]] }
 
-
 // parseSST reads a sharedStrings part. limit bounds the decoded text plus index. partSize is
 // the part's declared uncompressed size (0 if unknown): the decoded text is never longer, and
 // each string takes at least 5 bytes of XML (<si/>), so the arena and the index are reserved
