@@ -73,7 +73,7 @@ type command struct {
 
 func commands() []*command {
 	return []*command{validateCmd(), importCmd(), pollCmd(), pendingCmd(), unlockCmd(), templateCmd(), encryptCmd(), codesCmd(),
-		operatorCmd(), auditCmd()}
+		serveCmd(), operatorCmd(), auditCmd()}
 }
 
 // knownFlag reports whether any command has a flag of that name (for shared config files).
