@@ -50,6 +50,10 @@ func runOperator(ctx context.Context, e *env, opts any, args []string, _ map[str
 		fmt.Fprintln(e.stderr, "sysvak-import operator: use `operator add NAME`, `operator remove NAME` or `operator list` (see -h)")
 		return exitUsage
 	}
+	if args[0] == "add" && !validOperatorName(args[1]) {
+		fmt.Fprintln(e.stderr, "sysvak-import operator: an operator name is 1 to 64 letters, digits, '.', '-', '_' or '@'")
+		return exitUsage
+	}
 	log, err := newLogger(e, o.logFormat, o.logLevel)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "sysvak-import operator: %v\n", err)
@@ -129,9 +133,6 @@ func operatorPassword(ctx context.Context, e *env, file string) (secret.Secret, 
 }
 
 func addOperator(ctx context.Context, e *env, st state.Store, name string, pw secret.Secret) error {
-	if !validOperatorName(name) {
-		return usagef("an operator name is 1 to 64 letters, digits, '.', '-', '_' or '@'")
-	}
 	hash, err := console.HashPassword(pw.Bytes(), console.DefaultParams)
 	if err != nil {
 		return err
