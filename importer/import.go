@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/fhi/sysvak-import/importer/fhir"
 	"github.com/fhi/sysvak-import/importer/ledger"
 	"github.com/fhi/sysvak-import/importer/outdir"
 	"github.com/fhi/sysvak-import/importer/report"
@@ -20,6 +21,7 @@ const (
 	RecordsFile    = "records.jsonl"
 	ReportJSONFile = "report.json"
 	ReportTextFile = "report.txt"
+	FHIRFile       = "immunizations.ndjson" // with Options.FHIR (SPEC 12)
 )
 
 // Importer registers files: validate + dedup against the ledger + outputs into OutDir.
@@ -49,7 +51,7 @@ func (im *Importer) Import(ctx context.Context, in Input) (*report.Report, error
 		return nil, &OperationalError{Err: err}
 	}
 	if known && st.Done && st.Status != string(report.StatusWaitingPassword) {
-		rep, err := im.resent(id, in)
+		rep, err := im.resent(id, in, st.Processed)
 		if err == nil {
 			return rep, nil
 		}
@@ -68,17 +70,21 @@ func (im *Importer) Import(ctx context.Context, in Input) (*report.Report, error
 	if err != nil {
 		return nil, &OperationalError{Err: err}
 	}
-	reader, err := im.Ledger.Reader()
-	if err != nil {
+	// One time for the file: the ledger's processed time and the resources' recorded.
+	now := im.Opts.now()
+	sk := &ledgerSink{bufferedRecords: bufferedRecords{w: bufio.NewWriterSize(rf, 256<<10)}}
+	if sk.fhirFile, sk.fhir, err = im.beginFHIR(set, id, now); err != nil {
 		return nil, &OperationalError{Err: err}
 	}
-	sk := &ledgerSink{r: reader, bufferedRecords: bufferedRecords{w: bufio.NewWriterSize(rf, 256<<10)}}
+	if sk.r, err = im.Ledger.Reader(); err != nil {
+		return nil, &OperationalError{Err: err}
+	}
 	rep, keys, err := run(ctx, in, im.Opts, im.Ledger.NewHasher(), sk)
-	reader.Close()
+	sk.r.Close()
 	if err != nil {
 		return nil, err
 	}
-	if err := sk.w.Flush(); err != nil {
+	if err := sk.flush(); err != nil {
 		return nil, operational("write records: %w", err)
 	}
 	if rep.Status == report.StatusFileRejected || rep.Status == report.StatusWaitingPassword ||
@@ -88,7 +94,7 @@ func (im *Importer) Import(ctx context.Context, in Input) (*report.Report, error
 		}
 		rep.Stats.Registered = 0
 		keys = nil
-		if err := rf.Truncate(0); err != nil {
+		if err := sk.discard(rf); err != nil {
 			return nil, operational("discard records: %w", err)
 		}
 	}
@@ -97,7 +103,6 @@ func (im *Importer) Import(ctx context.Context, in Input) (*report.Report, error
 	for k, s := range keys.All() {
 		changes = append(changes, ledger.Change{Key: k, Row: int(s.row), Delete: s.deleted})
 	}
-	now := time.Now().UTC()
 	fs := ledger.FileState{FileID: id, Status: string(rep.Status), Processed: now}
 	if err := im.Ledger.Commit(ctx, id, changes, fs); err != nil {
 		return nil, &OperationalError{Err: err}
@@ -135,9 +140,24 @@ func writeReports(set *outdir.Set, rep *report.Report, lang string) error {
 	return nil
 }
 
+// beginFHIR creates immunizations.ndjson in the set when Options.FHIR asks for it (SPEC 12);
+// otherwise it returns nil, nil.
+func (im *Importer) beginFHIR(set *outdir.Set, id string, recorded time.Time) (*os.File, *fhir.Writer, error) {
+	if !im.Opts.FHIR {
+		return nil, nil, nil
+	}
+	f, err := set.Create(FHIRFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, fhir.NewWriter(f, fhir.Mapper{FileID: id, Recorded: recorded, Codes: im.Opts.Check.Codes}), nil
+}
+
 // resent records a new arrival of an already processed file in its report (SPEC 5) and returns
-// the report, whose outcome is unchanged. os.ErrNotExist means the outputs are gone.
-func (im *Importer) resent(id string, in Input) (*report.Report, error) {
+// the report, whose outcome is unchanged. os.ErrNotExist means the outputs are gone. The set's
+// files are carried over unchanged; with --fhir and a set written without it, the resources are
+// made from records.jsonl with recorded = the file's first processing.
+func (im *Importer) resent(id string, in Input, processed time.Time) (*report.Report, error) {
 	dir := filepath.Join(im.OutDir, id)
 	b, err := os.ReadFile(filepath.Join(dir, ReportJSONFile))
 	if err != nil {
@@ -161,6 +181,9 @@ func (im *Importer) resent(id string, in Input) (*report.Report, error) {
 	if err := set.CopyFrom(RecordsFile); err != nil {
 		return nil, err
 	}
+	if err := im.carryFHIR(set, dir, id, processed); err != nil {
+		return nil, err
+	}
 	if err := writeReports(set, &rep, im.Opts.Lang); err != nil {
 		return nil, err
 	}
@@ -168,4 +191,25 @@ func (im *Importer) resent(id string, in Input) (*report.Report, error) {
 		return nil, err
 	}
 	return &rep, nil
+}
+
+// carryFHIR copies immunizations.ndjson of the old set, or, when there is none and --fhir is
+// given, writes it from the old set's records.jsonl.
+func (im *Importer) carryFHIR(set *outdir.Set, dir, id string, processed time.Time) error {
+	if _, err := os.Stat(filepath.Join(dir, FHIRFile)); err == nil || !im.Opts.FHIR {
+		return set.CopyFrom(FHIRFile)
+	}
+	recs, err := os.Open(filepath.Join(dir, RecordsFile))
+	if err != nil {
+		return fmt.Errorf("read %s/%s: %w", id, RecordsFile, err)
+	}
+	defer recs.Close()
+	_, w, err := im.beginFHIR(set, id, processed)
+	if err != nil {
+		return err
+	}
+	if err := fhir.ConvertRecords(recs, w); err != nil {
+		return err
+	}
+	return w.Flush()
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/fhi/sysvak-import/importer/decrypt"
+	"github.com/fhi/sysvak-import/importer/fhir"
 	"github.com/fhi/sysvak-import/importer/ledger"
 	"github.com/fhi/sysvak-import/importer/report"
 	"github.com/fhi/sysvak-import/importer/workbook"
@@ -45,11 +46,21 @@ type Options struct {
 	Check   validate.Options  // code list, as-of date, switches; Date1904 is set per file
 	Mapping *workbook.Mapping // header names -> columns; nil = layout v1 synonyms only
 	Limits  Limits
-	Strict  bool   // import --strict: register nothing from a file with a rejected row
-	TmpDir  string // for excelize's temporary files; "" = os.TempDir()
-	Log     zerolog.Logger
+	Strict  bool // import --strict: register nothing from a file with a rejected row
+	FHIR    bool // --fhir: also write immunizations.ndjson (SPEC 12)
+	// Now is the clock for the processing time (ledger, FHIR recorded); nil = time.Now.
+	Now    func() time.Time
+	TmpDir string // for excelize's temporary files; "" = os.TempDir()
+	Log    zerolog.Logger
 	// Progress, when set, is called now and then with the number of rows read so far.
 	Progress func(rows int)
+}
+
+func (o *Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now().UTC()
+	}
+	return time.Now().UTC()
 }
 
 // Input is one file to process.
@@ -106,7 +117,8 @@ func classify(err error) *fileError {
 type sink interface {
 	// lookup returns the ledger's entry for a key (validate-only runs have no ledger).
 	lookup(k ledger.Key) (ledger.Entry, bool)
-	record(line []byte) error
+	// record writes the records.jsonl line of a registered row (and its FHIR resource, if asked).
+	record(line []byte, rec *validate.Record) error
 }
 
 // Validate checks one file and returns its report; it writes nothing and uses no ledger.
@@ -121,7 +133,7 @@ func Validate(ctx context.Context, in Input, o Options) (*report.Report, error) 
 type noLedger struct{}
 
 func (noLedger) lookup(ledger.Key) (ledger.Entry, bool) { return ledger.Entry{}, false }
-func (noLedger) record([]byte) error                    { return nil }
+func (noLedger) record([]byte, *validate.Record) error  { return nil }
 
 // hashFile computes the SHA-256 of the file as received and its file id.
 func hashFile(f *os.File) (sum string, id string, err error) {
@@ -300,7 +312,7 @@ func readRows(ctx context.Context, f *os.File, size int64, in Input, o Options, 
 			continue
 		}
 		line = appendRecord(line[:0], rep.FileID, &rec)
-		if err := sk.record(line); err != nil {
+		if err := sk.record(line, &rec); err != nil {
 			return err
 		}
 	}
@@ -416,12 +428,41 @@ func batchHash(batch string) uint32 {
 	return h
 }
 
-// bufferedRecords writes records into an output set's records.jsonl.
+// bufferedRecords writes records into an output set's records.jsonl and, with --fhir, their
+// resources into immunizations.ndjson (fhir and fhirFile nil without it).
 type bufferedRecords struct {
-	w *bufio.Writer
+	w        *bufio.Writer
+	fhir     *fhir.Writer
+	fhirFile *os.File
 }
 
-func (b *bufferedRecords) record(line []byte) error {
-	_, err := b.w.Write(line)
-	return err
+func (b *bufferedRecords) record(line []byte, rec *validate.Record) error {
+	if _, err := b.w.Write(line); err != nil {
+		return err
+	}
+	if b.fhir != nil {
+		return b.fhir.Write(rec)
+	}
+	return nil
+}
+
+func (b *bufferedRecords) flush() error {
+	if err := b.w.Flush(); err != nil {
+		return err
+	}
+	if b.fhir != nil {
+		return b.fhir.Flush()
+	}
+	return nil
+}
+
+// discard empties the written records (a file that registers nothing).
+func (b *bufferedRecords) discard(records *os.File) error {
+	if err := records.Truncate(0); err != nil {
+		return err
+	}
+	if b.fhirFile != nil {
+		return b.fhirFile.Truncate(0)
+	}
+	return nil
 }

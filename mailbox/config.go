@@ -25,6 +25,8 @@ type Config struct {
 	TLS      string // "tls" (default), "starttls" or "insecure"
 	User     string
 	Password secret.Secret
+	// SASL, when set, logs in with SASL (OAuth 2.0, SPEC 11) instead of LOGIN with Password.
+	SASL SASLAuth `json:"-"`
 	// TLSConfig overrides the TLS settings (e.g. a private CA). Verification stays on unless
 	// the caller turns it off.
 	TLSConfig *tls.Config `json:"-"`
@@ -94,7 +96,7 @@ func (c Config) validate() error {
 	default:
 		return fmt.Errorf("%w: imap-tls must be tls, starttls or insecure", ErrConfig)
 	}
-	if c.User == "" || c.Password.Empty() {
+	if c.User == "" || (c.Password.Empty() && c.SASL == nil) {
 		return fmt.Errorf("%w: imap-user and the IMAP password are required", ErrConfig)
 	}
 	if c.State == "" {

@@ -73,9 +73,10 @@ type Poller struct {
 	log  zerolog.Logger
 	lock *spool.FileLock
 
-	c         *imapclient.Client
-	foldersOK bool
-	wake      chan struct{} // new-mail signal from the unilateral data handler (IDLE)
+	c          *imapclient.Client
+	authExpiry time.Time // when the SASL credential of c expires (zero: password, or not known)
+	foldersOK  bool
+	wake       chan struct{} // new-mail signal from the unilateral data handler (IDLE)
 
 	// hook is the crash-test seam: called at "fetched", "recorded" and "moved"; an error aborts
 	// the pass there as a crash would.
@@ -108,13 +109,25 @@ func (p *Poller) disconnect() {
 		_ = p.c.Close()
 		p.c = nil
 	}
+	p.authExpiry = time.Time{}
 	p.foldersOK = false
 }
 
+// connect dials and logs in unless connected. A SASL login the server refuses is tried once
+// more, on a new connection, with a new credential (SPEC 11: refresh once on a failure).
 func (p *Poller) connect(ctx context.Context) error {
 	if p.c != nil {
 		return nil
 	}
+	err := p.dial(ctx, false)
+	if errors.Is(err, errAuthRefused) && p.cfg.SASL != nil {
+		p.log.Warn().Msg("the server refused the access token; logging in once more with a new token")
+		err = p.dial(ctx, true)
+	}
+	return err
+}
+
+func (p *Poller) dial(ctx context.Context, fresh bool) error {
 	cfg := p.cfg
 	wake := p.wake
 	opts := &imapclient.Options{
@@ -175,10 +188,9 @@ func (p *Poller) connect(ctx context.Context) error {
 		c.Close()
 		return fmt.Errorf("%w: greeting: %w", ErrIMAP, err)
 	}
-	pw := cfg.Password.Bytes()
-	if err := c.Login(cfg.User, string(pw)).Wait(); err != nil {
+	if err := p.login(ctx, c, fresh); err != nil {
 		c.Close()
-		return fmt.Errorf("%w: login failed: %w", ErrIMAP, err)
+		return err
 	}
 	p.c = c
 	p.log.Debug().Msg("connected")
@@ -250,6 +262,10 @@ func (p *Poller) PollOnce(ctx context.Context) (Result, error) {
 	defer st.Close()
 	if err := st.CleanTemp(); err != nil { // we hold the poll lock
 		return res, fmt.Errorf("%w: %w", ErrState, err)
+	}
+	if p.c != nil && p.tokenExpired(time.Second) {
+		p.log.Debug().Msg("access token expired; logging in again with a new one")
+		p.disconnect()
 	}
 	if err := p.connect(ctx); err != nil {
 		return res, err

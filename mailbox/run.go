@@ -13,7 +13,9 @@ import (
 // new mail (EXISTS) -- at most Interval before the next pass. After an IMAP or network error it
 // reconnects with exponential backoff (BackoffMin doubling up to BackoffMax). It returns nil when
 // ctx is cancelled (after the current message), and the error when the state folder fails
-// (ErrState) or onPass fails.
+// (ErrState), the OAuth token endpoint refuses the client (an error with Permanent() true,
+// SPEC 11) or onPass fails. With SASL (OAuth) it logs in again with a new token before the
+// session's token expires.
 func (p *Poller) Run(ctx context.Context, onPass func(context.Context, Result) error) error {
 	backoff := p.cfg.BackoffMin
 	for {
@@ -24,7 +26,7 @@ func (p *Poller) Run(ctx context.Context, onPass func(context.Context, Result) e
 			return nil
 		}
 		if err != nil {
-			if errors.Is(err, ErrState) || errors.Is(err, ErrConfig) {
+			if errors.Is(err, ErrState) || errors.Is(err, ErrConfig) || permanent(err) {
 				return err
 			}
 			p.log.Warn().Err(redactErr(err)).Dur("retry_in", backoff).Msg("poll failed; will reconnect")
@@ -53,7 +55,11 @@ func (p *Poller) Run(ctx context.Context, onPass func(context.Context, Result) e
 
 // wait blocks until new mail (IDLE), Interval, or ctx. Without IDLE it just sleeps.
 func (p *Poller) wait(ctx context.Context) error {
-	timer := time.NewTimer(p.cfg.Interval)
+	d := p.cfg.Interval
+	if left := p.untilTokenExpiry(); left > 0 {
+		d = min(d, left) // wake before the token expires, to log in again with a new one
+	}
+	timer := time.NewTimer(d)
 	defer timer.Stop()
 	if p.c == nil || !p.c.Caps().Has(imap.CapIdle) {
 		select {

@@ -29,6 +29,7 @@ func localInput(path string, passwords []secret.Secret, now time.Time) importer.
 type importFlags struct {
 	commonFlags
 	strict bool
+	fhir   bool
 }
 
 func importCmd() *command {
@@ -45,6 +46,7 @@ func importCmd() *command {
 			o := &importFlags{}
 			addCommon(fs, &o.commonFlags)
 			fs.BoolVar(&o.strict, "strict", false, "register nothing from a file that has any rejected row")
+			addFHIRFlag(fs, &o.fhir)
 			return o
 		},
 		run: runImport,
@@ -63,6 +65,7 @@ func runImport(ctx context.Context, e *env, opts any, args []string, columns map
 		return exitUsage
 	}
 	s.opts.Strict = o.strict
+	s.opts.FHIR = o.fhir
 	led, err := ledger.Open(ctx, o.state, ledger.Options{})
 	if err != nil {
 		return exitFor(e, s.log, err)

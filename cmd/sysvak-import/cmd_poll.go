@@ -9,6 +9,7 @@ import (
 
 	"github.com/fhi/sysvak-import/importer/decrypt"
 	"github.com/fhi/sysvak-import/importer/ledger"
+	"github.com/fhi/sysvak-import/internal/mailauth"
 	"github.com/fhi/sysvak-import/internal/secret"
 	"github.com/fhi/sysvak-import/mailbox"
 	"github.com/fhi/sysvak-import/mailbox/mime"
@@ -18,9 +19,12 @@ import (
 type pollFlags struct {
 	commonFlags
 	imapAddr, imapTLS, imapUser, imapPasswordFile string
+	imapAuth                                      string
+	oauth                                         oauthFlags
 	mailbox, processedFolder, rejectedFolder      string
 	interval                                      time.Duration
 	once, strict                                  bool
+	fhir                                          bool
 }
 
 func pollCmd() *command {
@@ -31,6 +35,7 @@ func pollCmd() *command {
 		examples: []string{
 			"sysvak-import poll --once --imap-addr imap.example.no:993 --imap-user sysvak --imap-password-file /etc/sysvak/imap.pw",
 			"SYSVAK_IMAP_PASSWORD=... sysvak-import poll --config /etc/sysvak-import.toml      # runs until stopped",
+			"sysvak-import poll --imap-addr outlook.office365.com:993 --imap-user vaksine@fhi.no --imap-auth xoauth2 --oauth-token-url https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token --oauth-client-id <app-id> --oauth-client-secret-file /etc/sysvak/oauth.secret --oauth-scope https://outlook.office365.com/.default",
 			"echo 'passord fra SMS' > ./sysvak-state/passwords/<file-id>   # picked up on the next poll",
 		},
 		flags: func(fs *flag.FlagSet) any {
@@ -40,12 +45,15 @@ func pollCmd() *command {
 			fs.StringVar(&o.imapTLS, "imap-tls", "tls", "tls, starttls or insecure (insecure only for loopback addresses)")
 			fs.StringVar(&o.imapUser, "imap-user", "", "IMAP user name")
 			fs.StringVar(&o.imapPasswordFile, "imap-password-file", "", "file whose first line is the IMAP password (or env SYSVAK_IMAP_PASSWORD)")
+			fs.StringVar(&o.imapAuth, "imap-auth", "password", "password, xoauth2 or oauthbearer (OAuth 2.0 access token: Exchange Online, Google; see docs/oauth.md)")
+			addOAuthFlags(fs, &o.oauth)
 			fs.StringVar(&o.mailbox, "mailbox", "INBOX", "mailbox to read")
 			fs.StringVar(&o.processedFolder, "processed-folder", "Processed", "folder for messages whose attachments were taken")
 			fs.StringVar(&o.rejectedFolder, "rejected-folder", "Rejected", "folder for messages without a usable attachment")
 			fs.DurationVar(&o.interval, "interval", time.Minute, "poll interval when the server has no IDLE (and to pick up dropped passwords)")
 			fs.BoolVar(&o.once, "once", false, "one pass, then exit (for cron and systemd timers)")
 			fs.BoolVar(&o.strict, "strict", false, "register nothing from a file that has any rejected row")
+			addFHIRFlag(fs, &o.fhir)
 			return o
 		},
 		run: runPoll,
@@ -79,6 +87,7 @@ func runPoll(ctx context.Context, e *env, opts any, args []string, columns map[s
 		}
 	}()
 	s.opts.Strict = o.strict
+	s.opts.FHIR = o.fhir
 	var pw secret.Secret
 	switch {
 	case o.imapPasswordFile != "":
@@ -91,7 +100,21 @@ func runPoll(ctx context.Context, e *env, opts any, args []string, columns map[s
 		pw = secret.New([]byte(e.getenv("SYSVAK_IMAP_PASSWORD")))
 	}
 	defer pw.Wipe()
-	if o.imapAddr == "" || o.imapUser == "" || pw.Empty() {
+	mech, err := mailauth.ParseMechanism(o.imapAuth)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "sysvak-import poll: --imap-auth: %v\n", err)
+		return exitUsage
+	}
+	login, err := o.oauth.saslLogin(ctx, e, mech, o.imapUser, o.imapAddr)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "sysvak-import poll: %v\n", err)
+		return exitUsage
+	}
+	if mech.OAuth() && (o.imapAddr == "" || o.imapUser == "") {
+		fmt.Fprintln(e.stderr, "sysvak-import poll: --imap-addr and --imap-user are required")
+		return exitUsage
+	}
+	if !mech.OAuth() && (o.imapAddr == "" || o.imapUser == "" || pw.Empty()) {
 		fmt.Fprintln(e.stderr, "sysvak-import poll: --imap-addr, --imap-user and an IMAP password (--imap-password-file or SYSVAK_IMAP_PASSWORD) are required")
 		return exitUsage
 	}
@@ -100,7 +123,7 @@ func runPoll(ctx context.Context, e *env, opts any, args []string, columns map[s
 		return exitUsage
 	}
 	p, err := mailbox.New(mailbox.Config{
-		Addr: o.imapAddr, TLS: lower(o.imapTLS), User: o.imapUser, Password: pw,
+		Addr: o.imapAddr, TLS: lower(o.imapTLS), User: o.imapUser, Password: pw, SASL: saslOf(login),
 		Mailbox: o.mailbox, ProcessedFolder: o.processedFolder, RejectedFolder: o.rejectedFolder,
 		Interval: o.interval, State: o.state, Sniffer: acceptAttachment,
 		Limits: mime.Limits{MaxAttachmentSize: s.opts.Limits.MaxFileSize},
@@ -152,4 +175,12 @@ func runPoll(ctx context.Context, e *env, opts any, args []string, columns map[s
 	}
 	s.log.Info().Msg("poller stopped")
 	return pr.code
+}
+
+// saslOf keeps a nil *Authenticator from becoming a non-nil mailbox.SASLAuth.
+func saslOf(a *mailauth.Authenticator) mailbox.SASLAuth {
+	if a == nil {
+		return nil
+	}
+	return a
 }

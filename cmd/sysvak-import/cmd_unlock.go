@@ -15,6 +15,7 @@ import (
 type unlockFlags struct {
 	commonFlags
 	strict bool
+	fhir   bool
 }
 
 func unlockCmd() *command {
@@ -30,6 +31,7 @@ func unlockCmd() *command {
 			o := &unlockFlags{}
 			addCommon(fs, &o.commonFlags)
 			fs.BoolVar(&o.strict, "strict", false, "register nothing from a file that has any rejected row")
+			addFHIRFlag(fs, &o.fhir)
 			return o
 		},
 		run: runUnlock,
@@ -48,6 +50,7 @@ func runUnlock(ctx context.Context, e *env, opts any, args []string, columns map
 		return exitUsage
 	}
 	s.opts.Strict = o.strict
+	s.opts.FHIR = o.fhir
 	if len(s.passwords) == 0 {
 		pw, err := promptPassword(ctx, e, "Passord for fil "+args[0]+" (fra SMS): ")
 		if err != nil {

@@ -98,6 +98,9 @@ func parseArgs(fs *flag.FlagSet, args []string, getenv func(string) string) ([]s
 		if k == "password" || k == "imap-password" {
 			return nil, nil, usagef("config file %s: %s: passwords are never taken as values; use --password-file or --imap-password-file", path, k)
 		}
+		if k == "oauth-client-secret" || k == "oauth-token" {
+			return nil, nil, usagef("config file %s: %s: secrets are never taken as values; use --oauth-client-secret-file (or SYSVAK_OAUTH_CLIENT_SECRET) or --oauth-token-file", path, k)
+		}
 		f := fs.Lookup(k)
 		if f == nil {
 			// Keys of other commands are allowed in a shared config file.

@@ -14,6 +14,7 @@
 package annotate
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -161,8 +162,15 @@ func open(in io.ReaderAt, size int64, ro workbook.Options) (*excelize.File, erro
 	}
 	var f *excelize.File
 	err := guard(func() error {
-		var err error
-		f, err = excelize.OpenReader(io.NewSectionReader(in, 0, size), excelize.Options{
+		src := io.Reader(io.NewSectionReader(in, 0, size))
+		norm, err := normalizePackage(in, size, lim)
+		if err != nil {
+			return err
+		}
+		if norm != nil {
+			src = bytes.NewReader(norm)
+		}
+		f, err = excelize.OpenReader(src, excelize.Options{
 			UnzipSizeLimit: lim,
 			TmpDir:         ro.TmpDir,
 		})
@@ -229,6 +237,9 @@ type entry struct {
 }
 
 func (a *annotator) run(ctx context.Context, in []validate.Finding) error {
+	if err := a.removeEarlier(ctx); err != nil {
+		return err
+	}
 	fs := make([]validate.Finding, len(in))
 	copy(fs, in)
 	for i := range fs {

@@ -48,21 +48,36 @@ func dovecotBinary() (string, error) {
 	return "", ErrNoDovecot
 }
 
+// DovecotOptions configure StartDovecotWith.
+type DovecotOptions struct {
+	Users int // default DefaultDovecotUsers
+	// OAuth, when set, adds the SASL mechanisms XOAUTH2 and OAUTHBEARER, checked by Dovecot's
+	// oauth2 passdb validating the issuer's JWT access tokens locally (introspection_mode =
+	// local, with the issuer's key in a key dict): the token's "sub" must be the user name.
+	// The passwd-file users keep their password for PLAIN and LOGIN.
+	OAuth *Issuer
+}
+
 // StartDovecot starts Dovecot with the given number of users and waits until it greets. Stop
 // it with Close. It returns ErrNoDovecot when Dovecot is not installed.
 func StartDovecot(users int) (*Dovecot, error) {
+	return StartDovecotWith(DovecotOptions{Users: users})
+}
+
+// StartDovecotWith starts Dovecot as StartDovecot does, with options.
+func StartDovecotWith(opts DovecotOptions) (*Dovecot, error) {
 	bin, err := dovecotBinary()
 	if err != nil {
 		return nil, err
 	}
-	if users <= 0 {
-		users = DefaultDovecotUsers
+	if opts.Users <= 0 {
+		opts.Users = DefaultDovecotUsers
 	}
 	dir, err := os.MkdirTemp("", "dovetest-")
 	if err != nil {
 		return nil, fmt.Errorf("imaptest: %w", err)
 	}
-	d, err := startDovecot(bin, dir, users)
+	d, err := startDovecot(bin, dir, opts)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -70,7 +85,8 @@ func StartDovecot(users int) (*Dovecot, error) {
 	return d, nil
 }
 
-func startDovecot(bin, dir string, users int) (*Dovecot, error) {
+func startDovecot(bin, dir string, opts DovecotOptions) (*Dovecot, error) {
+	users := opts.Users
 	runUser, runGroup := "nobody", "nogroup"
 	var uid, gid int
 	root := os.Geteuid() == 0
@@ -106,7 +122,19 @@ func startDovecot(bin, dir string, users int) (*Dovecot, error) {
 	for i := 1; i <= users; i++ {
 		fmt.Fprintf(&passwd, "%s:{PLAIN}secret\n", dovecotUser(i))
 	}
-	conf := strings.NewReplacer("$D", dir, "$PORT", strconv.Itoa(port), "$USER", runUser, "$GROUP", runGroup).Replace(dovecotConf)
+	confText := dovecotConf
+	if opts.OAuth != nil {
+		confText = strings.Replace(confText, "auth_mechanisms = plain login\n", dovecotOAuthConf, 1)
+		confText = strings.Replace(confText, "service anvil {\n", dovecotNoPenalty, 1)
+		if err := opts.OAuth.writeValidationKey(filepath.Join(dir, "keys")); err != nil {
+			return nil, err
+		}
+		oauthExt := strings.ReplaceAll(dovecotOAuthExt, "$D", dir)
+		if err := os.WriteFile(filepath.Join(dir, "dovecot-oauth2.conf.ext"), []byte(oauthExt), 0o600); err != nil {
+			return nil, fmt.Errorf("imaptest: %w", err)
+		}
+	}
+	conf := strings.NewReplacer("$D", dir, "$PORT", strconv.Itoa(port), "$USER", runUser, "$GROUP", runGroup).Replace(confText)
 	for _, sub := range []string{"run", "state", "mail"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
 			return nil, fmt.Errorf("imaptest: %w", err)
@@ -165,7 +193,13 @@ func startDovecot(bin, dir string, users int) (*Dovecot, error) {
 // test ends. It skips the test, with a message, only when Dovecot is not installed.
 func NewDovecot(tb TB) *Dovecot {
 	tb.Helper()
-	d, err := StartDovecot(DefaultDovecotUsers)
+	return NewDovecotWith(tb, DovecotOptions{})
+}
+
+// NewDovecotWith starts Dovecot with options for the test, as NewDovecot does.
+func NewDovecotWith(tb TB, opts DovecotOptions) *Dovecot {
+	tb.Helper()
+	d, err := StartDovecotWith(opts)
 	if errors.Is(err, ErrNoDovecot) {
 		testtool.Missing(tb, "dovecot", "apt-get install -y dovecot-imapd")
 	}
@@ -194,6 +228,12 @@ func (d *Dovecot) Close() error {
 
 // Addr is the server's host:port.
 func (d *Dovecot) Addr() string { return d.addr }
+
+// Log returns Dovecot's log so far (logins with their method, authentication failures and why).
+func (d *Dovecot) Log() string {
+	b, _ := os.ReadFile(filepath.Join(d.dir, "dovecot.log"))
+	return string(b)
+}
 
 // NewUser hands out the next unused user of the passwd-file.
 func (d *Dovecot) NewUser(tb TB) (string, string) {
@@ -226,6 +266,7 @@ first_valid_gid = 1
 mail_location = maildir:$D/mail/%u
 passdb {
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u $D/users
 }
 userdb {
@@ -248,6 +289,35 @@ service anvil {
 service stats {
   chroot =
 }
+`
+
+// dovecotOAuthConf replaces the auth_mechanisms line when OAuth is on: the oauth2 passdb takes
+// XOAUTH2 and OAUTHBEARER, the passwd-file keeps PLAIN and LOGIN (without its "mechanisms" line
+// Dovecot would also try an OAuth token as the user's password).
+// Refusals are logged with their reason (auth_verbose) and answered at once.
+const dovecotOAuthConf = `auth_mechanisms = plain login xoauth2 oauthbearer
+auth_failure_delay = 0
+auth_verbose = yes
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $D/dovecot-oauth2.conf.ext
+}
+`
+
+// dovecotNoPenalty turns off the authentication penalty (Authentication.Penalty in Dovecot's
+// docs): a test that checks refusals would otherwise wait up to 15 s per refusal.
+const dovecotNoPenalty = `service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+`
+
+// dovecotOAuthExt is the oauth2 passdb's configuration: local JWT validation with the key dict
+// (fs driver: one file per key, <prefix>/<azp>/<alg>/<kid>), the user name from "sub".
+const dovecotOAuthExt = `introspection_mode = local
+local_validation_key_dict = fs:posix:prefix=$D/keys/
+username_attribute = sub
 `
 
 type syncBuf struct {

@@ -153,6 +153,13 @@ func RunPython(t testing.TB, code string, args ...string) []byte {
 // test when soffice is absent or with -short (a conversion takes seconds).
 func LibreOfficeConvert(t testing.TB, src, format string) map[string][]byte {
 	t.Helper()
+	return LibreOfficeConvertAll(t, []string{src}, format)
+}
+
+// LibreOfficeConvertAll is LibreOfficeConvert for several files in one soffice run (one start-up
+// instead of one per file); the sources' base names must differ.
+func LibreOfficeConvertAll(t testing.TB, srcs []string, format string) map[string][]byte {
+	t.Helper()
 	soffice, err := exec.LookPath("soffice")
 	if err != nil {
 		testtool.Missing(t, "LibreOffice (soffice)", "apt-get install -y libreoffice-calc-nogui")
@@ -167,8 +174,9 @@ func LibreOfficeConvert(t testing.TB, src, format string) map[string][]byte {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, soffice, "-env:UserInstallation=file://"+filepath.ToSlash(filepath.Join(home, "profile")),
-		"--headless", "--norestore", "--convert-to", filter, "--outdir", outDir, src)
+	args := append([]string{"-env:UserInstallation=file://" + filepath.ToSlash(filepath.Join(home, "profile")),
+		"--headless", "--norestore", "--convert-to", filter, "--outdir", outDir}, srcs...)
+	cmd := exec.CommandContext(ctx, soffice, args...)
 	cmd.Env = append(os.Environ(), "HOME="+home)
 	b, err := cmd.CombinedOutput()
 	if err != nil {

@@ -1,0 +1,306 @@
+package receipt
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"github.com/fhi/sysvak-import/internal/secret"
+)
+
+// TLS modes (SPEC 10 --smtp-tls).
+const (
+	TLSImplicit = "tls"      // SMTPS, port 465
+	TLSStart    = "starttls" // submission, port 587 + STARTTLS
+	TLSInsecure = "insecure" // plain text: loopback addresses only
+)
+
+// Auth mechanisms (SPEC 11 --smtp-auth).
+const (
+	AuthPassword    = "password" // PLAIN (also spelled "plain")
+	AuthPlain       = "plain"
+	AuthLogin       = "login"
+	AuthXOAuth2     = "xoauth2"
+	AuthOAuthBearer = "oauthbearer"
+)
+
+// SASLFactory makes the SASL client for one connection (XOAUTH2/OAUTHBEARER from the OAuth token
+// source). retry is true for the one second attempt after the server refused the first; a token
+// source refreshes its token then.
+type SASLFactory func(ctx context.Context, retry bool) (sasl.Client, error)
+
+// SMTPConfig configures the SMTP submission.
+type SMTPConfig struct {
+	Addr     string // host:port
+	TLS      string // tls (default), starttls or insecure
+	User     string // no AUTH when empty (and no SASL factory)
+	Password secret.Secret
+	Auth     string      // password (default), plain, login, xoauth2, oauthbearer
+	SASL     SASLFactory // required for xoauth2 and oauthbearer
+	// TLSConfig overrides the TLS settings (e.g. a private CA); verification stays on.
+	TLSConfig *tls.Config
+	HelloName string        // EHLO name; default "localhost"
+	Timeout   time.Duration // per connection; default 2 minutes
+	Resolver  *net.Resolver // for the loopback check; default net.DefaultResolver
+}
+
+// ErrConfig marks a configuration error (SPEC 4 exit code 3).
+var ErrConfig = errors.New("receipt: configuration")
+
+// ErrPermanent marks a send that must not be retried: the server answered 5xx.
+var ErrPermanent = errors.New("receipt: the SMTP server refused the message")
+
+// Validate checks the configuration and fills defaults.
+func (c *SMTPConfig) Validate() error {
+	if c.TLS == "" {
+		c.TLS = TLSImplicit
+	}
+	if c.Auth == "" {
+		c.Auth = AuthPassword
+	}
+	if c.HelloName == "" {
+		c.HelloName = "localhost"
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 2 * time.Minute
+	}
+	if c.Resolver == nil {
+		c.Resolver = net.DefaultResolver
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("%w: smtp-addr %q is not host:port", ErrConfig, c.Addr)
+	}
+	switch c.TLS {
+	case TLSImplicit, TLSStart, TLSInsecure:
+	default:
+		return fmt.Errorf("%w: smtp-tls must be tls, starttls or insecure", ErrConfig)
+	}
+	switch c.Auth {
+	case AuthPassword, AuthPlain, AuthLogin:
+		if c.User != "" && c.Password.Empty() {
+			return fmt.Errorf("%w: smtp-user is set but no SMTP password (--smtp-password-file or SYSVAK_SMTP_PASSWORD)", ErrConfig)
+		}
+	case AuthXOAuth2, AuthOAuthBearer:
+		if c.SASL == nil {
+			return fmt.Errorf("%w: smtp-auth %s needs an OAuth token source", ErrConfig, c.Auth)
+		}
+	default:
+		return fmt.Errorf("%w: smtp-auth must be password, plain, login, xoauth2 or oauthbearer", ErrConfig)
+	}
+	return nil
+}
+
+// Sender submits messages over SMTP, one connection per message.
+type Sender struct{ cfg SMTPConfig }
+
+// NewSender checks cfg and returns a Sender.
+func NewSender(cfg SMTPConfig) (*Sender, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.TLS == TLSInsecure {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := loopbackAddr(ctx, cfg.Resolver, cfg.Addr); err != nil {
+			return nil, err
+		}
+	}
+	return &Sender{cfg: cfg}, nil
+}
+
+// Send submits one message. An error wrapping ErrPermanent is a 5xx answer to the message (give
+// up); any other error (unreachable, 4xx, TLS, authentication) is worth another try later.
+func (s *Sender) Send(ctx context.Context, from, to string, data []byte) error {
+	c, err := s.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := s.auth(ctx, c); err != nil {
+		return err
+	}
+	if err := c.Mail(from, nil); err != nil {
+		return classify("MAIL FROM", err)
+	}
+	if err := c.Rcpt(to, nil); err != nil {
+		return classify("RCPT TO", err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		return classify("DATA", err)
+	}
+	if _, err := w.Write(data); err != nil {
+		return classify("DATA", err)
+	}
+	if err := w.Close(); err != nil {
+		return classify("end of DATA", err)
+	}
+	_ = c.Quit()
+	return nil
+}
+
+// ServerError is an answer of the SMTP server that ended a send. Its text names the step and the
+// reply codes only: a server's reply text may quote the recipient's address, which stays out of
+// logs and statuses.
+type ServerError struct {
+	Step      string // EHLO, AUTH, MAIL FROM, RCPT TO, DATA, end of DATA
+	Code      int
+	Enhanced  smtp.EnhancedCode
+	Permanent bool // a 5xx answer to the message (never set for AUTH)
+}
+
+func (e *ServerError) Error() string {
+	s := fmt.Sprintf("receipt: the SMTP server answered %d", e.Code)
+	if e.Enhanced != smtp.NoEnhancedCode && e.Enhanced != smtp.EnhancedCodeNotSet && e.Enhanced != (smtp.EnhancedCode{}) {
+		s += fmt.Sprintf(" %d.%d.%d", e.Enhanced[0], e.Enhanced[1], e.Enhanced[2])
+	}
+	return s + " to " + e.Step
+}
+
+// Is makes errors.Is(err, ErrPermanent) true for a permanent refusal.
+func (e *ServerError) Is(target error) bool { return target == ErrPermanent && e.Permanent }
+
+// Temporary marks an answer that may change on another try.
+func (e *ServerError) Temporary() bool { return !e.Permanent }
+
+// classify turns an error of one SMTP step into a ServerError when the server answered, or a
+// wrapped error (connection) otherwise. A 5xx answer to the message is permanent.
+func classify(step string, err error) error {
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		return &ServerError{Step: step, Code: se.Code, Enhanced: se.EnhancedCode,
+			Permanent: se.Code >= 500 && se.Code < 600 && step != "AUTH" && step != "EHLO"}
+	}
+	return fmt.Errorf("receipt: smtp %s: %w", step, err)
+}
+
+func (s *Sender) tlsConfig(host string) *tls.Config {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if s.cfg.TLSConfig != nil {
+		tc = s.cfg.TLSConfig.Clone()
+	}
+	if tc.ServerName == "" {
+		tc.ServerName = host
+	}
+	return tc
+}
+
+func (s *Sender) dial(ctx context.Context) (*smtp.Client, error) {
+	host, _, _ := net.SplitHostPort(s.cfg.Addr)
+	addr := s.cfg.Addr
+	if s.cfg.TLS == TLSInsecure {
+		a, err := loopbackAddr(ctx, s.cfg.Resolver, addr)
+		if err != nil {
+			return nil, err
+		}
+		addr = a
+	}
+	d := &net.Dialer{Timeout: 30 * time.Second}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("receipt: connect to the SMTP server: %w", err)
+	}
+	deadline := time.Now().Add(s.cfg.Timeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
+		deadline = dl
+	}
+	_ = conn.SetDeadline(deadline)
+	var c *smtp.Client
+	switch s.cfg.TLS {
+	case TLSImplicit:
+		tc := tls.Client(conn, s.tlsConfig(host))
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("receipt: TLS with the SMTP server: %w", err)
+		}
+		c = smtp.NewClient(tc)
+	case TLSStart:
+		c, err = smtp.NewClientStartTLS(conn, s.tlsConfig(host))
+		if err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("receipt: STARTTLS with the SMTP server: %w", err)
+		}
+	default:
+		c = smtp.NewClient(conn)
+	}
+	if err := c.Hello(s.cfg.HelloName); err != nil {
+		c.Close()
+		return nil, classify("EHLO", err)
+	}
+	return c, nil
+}
+
+// auth authenticates when a user or SASL factory is configured. A refused OAuth token is asked
+// for once more (refreshed). Authentication failures are not ErrPermanent: they are the
+// configuration's fault, not the message's, and the receipt waits for a fix until it gives up.
+func (s *Sender) auth(ctx context.Context, c *smtp.Client) error {
+	var client sasl.Client
+	switch s.cfg.Auth {
+	case AuthXOAuth2, AuthOAuthBearer:
+		for retry := false; ; retry = true {
+			cl, err := s.cfg.SASL(ctx, retry)
+			if err != nil {
+				return fmt.Errorf("receipt: SMTP token: %w", err)
+			}
+			err = c.Auth(cl)
+			if err == nil {
+				return nil
+			}
+			var se *smtp.SMTPError
+			if retry || !errors.As(err, &se) || se.Code != 535 {
+				return classify("AUTH", err)
+			}
+		}
+	case AuthLogin:
+		if s.cfg.User == "" {
+			return nil
+		}
+		client = sasl.NewLoginClient(s.cfg.User, string(s.cfg.Password.Bytes()))
+	default:
+		if s.cfg.User == "" {
+			return nil
+		}
+		client = sasl.NewPlainClient("", s.cfg.User, string(s.cfg.Password.Bytes()))
+	}
+	if err := c.Auth(client); err != nil {
+		return classify("AUTH", err)
+	}
+	return nil
+}
+
+// loopbackAddr resolves addr and returns a host:port with a loopback IP, or an error when any
+// address of the host is not loopback (SPEC 10: insecure only for loopback).
+func loopbackAddr(ctx context.Context, r *net.Resolver, addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	var ips []net.IP
+	if ip := net.ParseIP(strings.Trim(host, "[]")); ip != nil {
+		ips = []net.IP{ip}
+	} else {
+		ias, err := r.LookupIPAddr(ctx, host)
+		if err != nil {
+			return "", fmt.Errorf("%w: smtp-tls insecure: resolve %s: %v", ErrConfig, host, err)
+		}
+		for _, ia := range ias {
+			ips = append(ips, ia.IP)
+		}
+	}
+	if len(ips) == 0 {
+		return "", fmt.Errorf("%w: smtp-tls insecure: %s has no address", ErrConfig, host)
+	}
+	for _, ip := range ips {
+		if !ip.IsLoopback() {
+			return "", fmt.Errorf("%w: smtp-tls insecure is allowed only for loopback addresses, and %s is not", ErrConfig, host)
+		}
+	}
+	return net.JoinHostPort(ips[0].String(), port), nil
+}
