@@ -72,7 +72,7 @@ type command struct {
 }
 
 func commands() []*command {
-	return []*command{validateCmd(), importCmd(), pollCmd(), pendingCmd(), unlockCmd(), templateCmd(), encryptCmd(), codesCmd(),
+	return []*command{validateCmd(), importCmd(), pollCmd(), pendingCmd(), unlockCmd(), templateCmd(), encryptCmd(), codesCmd(), stateCmd(),
 		serveCmd(), operatorCmd(), auditCmd()}
 }
 

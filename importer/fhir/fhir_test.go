@@ -230,3 +230,33 @@ func TestConvertRecords(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendJSONMatchesEncodingJSON: the hand-written encoder writes what encoding/json writes
+// for the structs, for every mapped case and for the shapes the mapping never makes.
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	var ims []Immunization
+	m := Mapper{FileID: testFileID, Recorded: recorded, Codes: validate.DefaultCodes()}
+	for _, c := range mappingCases {
+		im, err := m.Map(&c.rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ims = append(ims, im)
+	}
+	odd := "<&> \"q\"\\ \t\u2028 æøå \xff"
+	ims = append(ims, Immunization{},
+		Immunization{ResourceType: odd, Identifier: []Identifier{{}, {Value: odd}, {System: odd}}, Status: odd,
+			VaccineCode: CodeableConcept{Coding: []Coding{{}, {Display: odd}, {Code: odd, Display: odd}}},
+			Patient:     Reference{Display: odd}, Location: &Reference{Identifier: &Identifier{Value: odd}, Display: odd},
+			PrimarySource: ptr(false), Performer: []Performer{{}, {Function: &CodeableConcept{}}},
+			ProtocolApplied: []ProtocolApplied{{}, {DoseNumberPositiveInt: -3}}})
+	for i, im := range ims {
+		want, err := json.Marshal(&im)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := im.AppendJSON(nil); !bytes.Equal(got, want) {
+			t.Errorf("case %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}

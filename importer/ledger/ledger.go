@@ -355,3 +355,16 @@ func fileIDBytes(fileID string) ([8]byte, error) {
 
 // OwnedBy reports whether the entry was written by fileID.
 func (e Entry) OwnedBy(fileID string) bool { return e.FileID == fileID }
+
+// ForEach calls fn for every key in key order (for `state export`).
+func (l *Ledger) ForEach(fn func(Key, Entry) error) error {
+	return l.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketKeys).ForEach(func(k, v []byte) error {
+			e, ok := decodeEntry(v)
+			if !ok || len(k) != KeySize {
+				return fmt.Errorf("ledger: malformed entry")
+			}
+			return fn(Key(k), e)
+		})
+	})
+}
