@@ -360,6 +360,9 @@ func readRows(ctx context.Context, f io.ReaderAt, size int64, in Input, o Option
 		// A validate-only run keeps no records: the JSON line is not even formatted.
 		_, discard = sk.(noLedger)
 	)
+	// One Record for the whole file, overwritten by every row: it escapes (sink.record takes
+	// its address through an interface), and one per row was 200 bytes of garbage a row.
+	rec := new(validate.Record)
 	for sheet.Next() {
 		row := sheet.Row()
 		rep.Stats.Rows++
@@ -371,8 +374,7 @@ func readRows(ctx context.Context, f io.ReaderAt, size int64, in Input, o Option
 				o.Progress(rep.Stats.Rows)
 			}
 		}
-		var rec validate.Record
-		rec, findings = checker.Check(row, findings[:0])
+		*rec, findings = checker.Check(row, findings[:0])
 		if validate.HasError(findings) {
 			rep.Stats.Rejected++
 			rep.Findings = keepFindings(rep.Findings, findings)
@@ -380,7 +382,7 @@ func readRows(ctx context.Context, f io.ReaderAt, size int64, in Input, o Option
 		}
 		iso = appendISODate(iso[:0], rec.VaccinationDate)
 		k := hasher.Key(rec.PersonID, iso, rec.SysvakCode)
-		dup, register := dedup(rep.FileID, &rec, k, keys, sk)
+		dup, register := dedup(rep.FileID, rec, k, keys, sk)
 		for _, d := range dup {
 			switch d.Code {
 			case validate.RowDuplicate, validate.RowDuplicateConflict:
@@ -398,8 +400,8 @@ func readRows(ctx context.Context, f io.ReaderAt, size int64, in Input, o Option
 		if discard {
 			continue
 		}
-		line = appendRecord(line[:0], rep.FileID, &rec)
-		if err := sk.record(line, &rec); err != nil {
+		line = appendRecord(line[:0], rep.FileID, rec)
+		if err := sk.record(line, rec); err != nil {
 			return err
 		}
 	}
@@ -473,7 +475,7 @@ func dedup(fileID string, rec *validate.Record, k ledger.Key, keys *keyTable, sk
 		if e, ok := sk.lookup(k); ok && !e.Deleted && !e.OwnedBy(fileID) {
 			return []validate.Finding{{Row: rec.Row, Column: validate.ColPersonID.Key(), Code: validate.LedgerDuplicate,
 				Severity: validate.SeverityWarning,
-				Args: validate.Args{"file": e.FileID, "row": strconv.Itoa(e.Row)}}}, false
+				Args:     validate.Args{"file": e.FileID, "row": strconv.Itoa(e.Row)}}}, false
 		}
 	}
 	if seen {
@@ -487,7 +489,7 @@ func dedup(fileID string, rec *validate.Record, k ledger.Key, keys *keyTable, sk
 func dupFinding(rec *validate.Record, first dedupState, bh uint32) validate.Finding {
 	f := validate.Finding{Row: rec.Row, Column: validate.ColPersonID.Key(), Code: validate.RowDuplicate,
 		Severity: validate.SeverityWarning,
-		Args: validate.Args{"row": strconv.Itoa(int(first.row))}}
+		Args:     validate.Args{"row": strconv.Itoa(int(first.row))}}
 	if first.deleted {
 		return f
 	}
