@@ -32,18 +32,28 @@ demo: build
 	@rm -rf $(DEMO) && mkdir -p $(DEMO)
 	@echo "######## Part 1: files on disk (sysvak-import import) ########"
 	@echo "== sysvak-import import (example files in fixtures/files) =="
-	-@$(BIN) import --state $(DEMO)/state --out $(DEMO)/out --as-of $(AS_OF) --log-format console \
+	-@$(BIN) import --fhir --state $(DEMO)/state --out $(DEMO)/out --as-of $(AS_OF) --log-format console \
 		fixtures/files/clean.xlsx fixtures/files/row-errors.xlsx fixtures/files/synonyms-title.xlsx \
 		fixtures/files/numeric-ids-text-dates.xlsx fixtures/files/duplicates.xlsx fixtures/files/openpyxl-clean.xlsx \
 		fixtures/files/not-a-workbook.xlsx; echo "exit code: $$?"
 	@echo "== the same file again: recognised, nothing registered twice =="
-	-@$(BIN) import --state $(DEMO)/state --out $(DEMO)/out --as-of $(AS_OF) --log-level warn fixtures/files/clean.xlsx >/dev/null; echo "exit code: $$?"
+	-@$(BIN) import --fhir --state $(DEMO)/state --out $(DEMO)/out --as-of $(AS_OF) --log-level warn fixtures/files/clean.xlsx >/dev/null; echo "exit code: $$?"
 	@echo "== outputs =="
 	@find $(DEMO)/out -type f | sort
 	@echo "records registered: $$(cat $(DEMO)/out/*/records.jsonl | wc -l)"
+	@echo "FHIR Immunization resources (--fhir, docs/fhir.md): $$(cat $(DEMO)/out/*/immunizations.ndjson | wc -l); one of them:"
+	@l=$$(cat $(DEMO)/out/*/immunizations.ndjson | grep -m1 whocc); echo "$$l" | python3 -m json.tool 2>/dev/null || echo "$$l"
 	@echo
 	@echo "######## Part 2: files by e-mail (sysvak-import poll) ########"
 	@$(GO) run ./fixtures/demo -bin $(BIN) -dir $(DEMO)/mailbox -as-of $(AS_OF)
+	@echo
+	@echo "######## Part 3: the operator console (sysvak-import serve) ########"
+	@pw=$$(head -c 15 /dev/urandom | base64 | tr '+/' '-_'); \
+		SYSVAK_OPERATOR_PASSWORD="$$pw" $(BIN) operator add demo --state $(DEMO)/mailbox/state >/dev/null && \
+		echo "A demo operator was added to the demo's state: user demo, password $$pw"
+	@echo "Open the console on the demo's state with:"
+	@echo "  $(BIN) serve --state $(DEMO)/mailbox/state --out $(DEMO)/mailbox/out --as-of $(AS_OF)"
+	@echo "and then http://127.0.0.1:8080/ in a browser (user demo, the password above; Ctrl-C stops it)."
 
 # Issue 6: validate end to end on generated 10k/100k/1M-row workbooks (cached in .bench/) against
 # unzip -p and excelize, then the go test benchmarks. See scripts/bench.sh for the knobs.

@@ -34,14 +34,13 @@ import (
 // TMPDIR, HOME and the working folder pointed into a sandbox that must stay empty.
 // TestHostileSequence drives all files one after another through one Importer in this process.
 
-// Bounds. A file may take hostileTime to validate and again to import (the machine is shared,
-// hence the margin: the slowest cases measure 4-10 s alone: key derivations at the limits) and
-// hostileRSS of peak resident memory in total, Go runtime and test binary included (the highest
+// Bounds. Time is reported in the table but not asserted (speed is measured by `make bench`, and
+// a hang is caught by go test's -timeout; the slowest cases measure 4-10 s alone: key derivations
+// at the limits). A file may use hostileRSS of peak resident memory in total, Go runtime and test binary included (the highest
 // measured: about 860 MiB for a 200 MB shared-strings table, which fastxlsx holds in memory;
 // 500-780 MiB for the OpenPGP compression bomb and Argon2 at its 256 MiB limit).
 const (
-	hostileTime = 20 * time.Second
-	hostileRSS  = 1 << 30
+	hostileRSS = 1 << 30
 	// reportCap: a report must not grow with the hostile data (a 10 MB cell is not echoed).
 	reportCap = 4 << 20
 )
@@ -217,12 +216,6 @@ func TestHostileFiles(t *testing.T) {
 			if c.WantStatus != "" && (res.ValidateStatus != c.WantStatus || res.ImportStatus != c.WantStatus) {
 				t.Errorf("status: validate %q, import %q, want %q", res.ValidateStatus, res.ImportStatus, c.WantStatus)
 			}
-			if d := time.Duration(res.ValidateSecs * float64(time.Second)); d > hostileTime {
-				t.Errorf("validate took %v, bound %v", d, hostileTime)
-			}
-			if d := time.Duration(res.ImportSecs * float64(time.Second)); d > hostileTime {
-				t.Errorf("import took %v, bound %v", d, hostileTime)
-			}
 			if rss > hostileRSS {
 				t.Errorf("peak resident memory %d MiB, bound %d MiB", rss>>20, hostileRSS>>20)
 			}
@@ -362,9 +355,6 @@ func TestHostileSequence(t *testing.T) {
 		}
 		if got := fileCode(rep); got != string(c.Want) {
 			t.Errorf("%s: code %q, want %q", c.Name, got, c.Want)
-		}
-		if took > hostileTime {
-			t.Errorf("%s: took %v", c.Name, took)
 		}
 		if grew > hostileRSS {
 			t.Errorf("%s: live heap grew by %d MiB", c.Name, grew>>20)

@@ -8,16 +8,6 @@ import (
 	"github.com/fhi/sysvak-import/validate"
 )
 
-func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
-	for _, s := range []string{"", "plain", `q"uote\back`, "tab\tnl\ncr\r", "<&>", "Ålesund æøå", "\x00\x1f", "bad\xffutf8", "line\u2028sep\u2029", "emoji 😀"} {
-		want, _ := json.Marshal(s)
-		got := appendJSONString(nil, s)
-		if string(got) != string(want) {
-			t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
-		}
-	}
-}
-
 func TestAppendRecordIsValidJSON(t *testing.T) {
 	yes := true
 	r := validate.Record{Row: 12, PersonID: "15108695088", PersonIDType: validate.IDTypeFnr,

@@ -119,7 +119,7 @@ func unwrapLocal(ctx context.Context, s *setup, path string) *decrypt.Plain {
 	if err != nil || fi.Size() > s.opts.Limits.MaxFileSize {
 		return nil
 	}
-	plain, err := decrypt.Unwrap(ctx, f, fi.Size(), s.passwords, s.opts.Limits.Decrypt)
+	plain, err := decrypt.Unwrap(ctx, f, fi.Size(), s.passwords, s.opts.Limits.Limits)
 	if err != nil {
 		return nil
 	}

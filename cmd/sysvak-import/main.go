@@ -84,7 +84,8 @@ type command struct {
 }
 
 func commands() []*command {
-	return []*command{validateCmd(), importCmd(), pollCmd(), pendingCmd(), unlockCmd(), templateCmd(), encryptCmd(), codesCmd()}
+	return []*command{validateCmd(), importCmd(), pollCmd(), pendingCmd(), unlockCmd(), templateCmd(), encryptCmd(), codesCmd(), stateCmd(),
+		serveCmd(), operatorCmd(), auditCmd()}
 }
 
 // knownFlag reports whether any command has a flag of that name (for shared config files).

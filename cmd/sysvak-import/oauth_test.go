@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -120,6 +122,16 @@ func TestPollOAuthDovecot(t *testing.T) {
 		}
 		if n, _ := s.admin.Count("INBOX"); n != 1 {
 			t.Errorf("INBOX has %d messages, want 1 (nothing taken)", n)
+		}
+		noLeak(t, s, r, "wrong-"+clientSecret)
+
+		// The long-running poller stops too (a wrong secret does not cure itself), with exit 4.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		args := slices.DeleteFunc(append(s.args, ccArgs(s)...), func(a string) bool { return a == "--once" })
+		r = runCLICtx(ctx, s.env, args...)
+		if ctx.Err() != nil || r.code != exitOperational || !strings.Contains(r.stderr, "invalid_client") {
+			t.Fatalf("long-running poller: exit %d (timed out: %v): %s", r.code, ctx.Err() != nil, r.stderr)
 		}
 		noLeak(t, s, r, "wrong-"+clientSecret)
 	})

@@ -277,7 +277,7 @@ func newPollWorld(t *testing.T, srv imaptest.Server, viaEnv bool) *pollWorld {
 	w.admin = imaptest.Login(t, srv.Addr(), u, p)
 	w.state, w.out = filepath.Join(w.dir, "state"), filepath.Join(w.dir, "out")
 	pwFile := w.write("passord.txt", knownPW)
-	w.common = []string{"--state", w.state, "--out", w.out, "--as-of", "2026-11-23", "--log-format", "json", "--log-level", "debug"}
+	w.common = []string{"--state", w.state, "--out", w.out, "--as-of", "2026-11-23", "--log-format", "json", "--log-level", "debug", "--fhir"}
 	w.pollArgs = []string{"poll", "--once", "--imap-addr", srv.Addr(), "--imap-tls", "insecure", "--imap-user", u, "--password-file", pwFile}
 	if viaEnv {
 		w.env["SYSVAK_IMAP_PASSWORD"] = p
@@ -595,6 +595,7 @@ func runPollScenario(t *testing.T, srv imaptest.Server, n int, viaEnv bool) {
 	c.msgIDs = append(c.msgIDs, "igjen@kommune.example")
 	w.folders(0, n+1-c.rejected, c.rejected)
 	w.checkAccounted(c, nil)
+	checkFHIRSets(t, w.out) // poll, the drop-box and unlock all ran with --fhir
 
 	// And then nothing new.
 	if r := w.poll(exitOK); r.stdout != "" {

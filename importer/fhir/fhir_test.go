@@ -95,7 +95,7 @@ func TestMappingTable(t *testing.T) {
 	wants := []want{
 		{StatusCompleted, SystemFnr, "2025-05-17", "Tuberkulose, levende svekket (BCG-vaksine)", "J07AN01", "AB-12/3", "0301", true, 2,
 			[]string{SystemHPR + "|9144889|AP", SystemOrgNr + "|974760673|OP"}},
-		{StatusCompleted, SystemDnr, "2024-01-09", "Covid-19 (seen in SYSVAK extracts)", "", "", "", true, 0, nil},
+		{StatusCompleted, SystemDnr, "2024-01-09", "Covid-19-vaksine", "", "", "", true, 0, nil},
 		{StatusCompleted, SystemDUF, "2021-12-31", "Tetanus og difteri, toksoid (diTeBooster)", "J07AM51", "", "", false, 1,
 			[]string{SystemHERID + "|8765432|OP"}},
 		{StatusEnteredInError, SystemFnr, "2025-05-17", "Tuberkulose, levende svekket (BCG-vaksine)", "J07AN01", "", "", true, 0,
@@ -227,6 +227,36 @@ func TestConvertRecords(t *testing.T) {
 		err := ConvertRecords(strings.NewReader(bad), NewWriter(&bytes.Buffer{}, Mapper{}))
 		if err == nil || !strings.Contains(err.Error(), "line 1") || strings.Contains(err.Error(), "15108695088") {
 			t.Errorf("%q: err = %v; want a line-1 error without the ID", bad, err)
+		}
+	}
+}
+
+// TestAppendJSONMatchesEncodingJSON: the hand-written encoder writes what encoding/json writes
+// for the structs, for every mapped case and for the shapes the mapping never makes.
+func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
+	var ims []Immunization
+	m := Mapper{FileID: testFileID, Recorded: recorded, Codes: validate.DefaultCodes()}
+	for _, c := range mappingCases {
+		im, err := m.Map(&c.rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ims = append(ims, im)
+	}
+	odd := "<&> \"q\"\\ \t\u2028 æøå \xff"
+	ims = append(ims, Immunization{},
+		Immunization{ResourceType: odd, Identifier: []Identifier{{}, {Value: odd}, {System: odd}}, Status: odd,
+			VaccineCode: CodeableConcept{Coding: []Coding{{}, {Display: odd}, {Code: odd, Display: odd}}},
+			Patient:     Reference{Display: odd}, Location: &Reference{Identifier: &Identifier{Value: odd}, Display: odd},
+			PrimarySource: ptr(false), Performer: []Performer{{}, {Function: &CodeableConcept{}}},
+			ProtocolApplied: []ProtocolApplied{{}, {DoseNumberPositiveInt: -3}}})
+	for i, im := range ims {
+		want, err := json.Marshal(&im)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := im.AppendJSON(nil); !bytes.Equal(got, want) {
+			t.Errorf("case %d:\n got %s\nwant %s", i, got, want)
 		}
 	}
 }

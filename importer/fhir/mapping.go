@@ -113,7 +113,10 @@ func function(code, display string) *CodeableConcept {
 	return &CodeableConcept{Coding: []Coding{{System: SystemPerformerFn, Code: code, Display: display}}}
 }
 
-// isoDate formats a date as FHIR's YYYY-MM-DD.
+// isoDate formats a date as FHIR's YYYY-MM-DD (years 0-9999; a checked record's are).
 func isoDate(d validate.Date) string {
-	return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day)
+	y, m := d.Year, int(d.Month)
+	b := [10]byte{byte('0' + y/1000%10), byte('0' + y/100%10), byte('0' + y/10%10), byte('0' + y%10), '-',
+		byte('0' + m/10%10), byte('0' + m%10), '-', byte('0' + d.Day/10%10), byte('0' + d.Day%10)}
+	return string(b[:])
 }

@@ -2,8 +2,6 @@ package fhir
 
 import (
 	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -13,11 +11,10 @@ import (
 // Writer streams Immunization resources as NDJSON (one resource per line, in the order the
 // records are written), through a buffer; call Flush at the end.
 type Writer struct {
-	m   Mapper
-	bw  *bufio.Writer
-	buf bytes.Buffer
-	enc *json.Encoder
-	n   int
+	m    Mapper
+	bw   *bufio.Writer
+	line []byte
+	n    int
 }
 
 // NewWriter returns a Writer mapping records with m into w. A nil m.Codes is the built-in list.
@@ -25,9 +22,7 @@ func NewWriter(w io.Writer, m Mapper) *Writer {
 	if m.Codes == nil {
 		m.Codes = validate.DefaultCodes()
 	}
-	wr := &Writer{m: m, bw: bufio.NewWriterSize(w, 256<<10)}
-	wr.enc = json.NewEncoder(&wr.buf)
-	return wr
+	return &Writer{m: m, bw: bufio.NewWriterSize(w, 256<<10), line: make([]byte, 0, 2048)}
 }
 
 // Write appends the resource of one registered record as one line.
@@ -36,11 +31,8 @@ func (w *Writer) Write(rec *validate.Record) error {
 	if err != nil {
 		return err
 	}
-	w.buf.Reset()
-	if err := w.enc.Encode(&im); err != nil { // Encode ends the line with '\n'
-		return fmt.Errorf("fhir: encode row %d: %w", rec.Row, err)
-	}
-	if _, err := w.bw.Write(w.buf.Bytes()); err != nil {
+	w.line = append(im.AppendJSON(w.line[:0]), '\n')
+	if _, err := w.bw.Write(w.line); err != nil {
 		return fmt.Errorf("fhir: write: %w", err)
 	}
 	w.n++

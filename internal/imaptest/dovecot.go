@@ -124,6 +124,9 @@ func startDovecot(bin, dir string, opts DovecotOptions) (*Dovecot, error) {
 	}
 	confText := dovecotConf
 	if opts.OAuth != nil {
+		if err := checkOAuthVersion(bin); err != nil {
+			return nil, err
+		}
 		confText = strings.Replace(confText, "auth_mechanisms = plain login\n", dovecotOAuthConf, 1)
 		confText = strings.Replace(confText, "service anvil {\n", dovecotNoPenalty, 1)
 		if err := opts.OAuth.writeValidationKey(filepath.Join(dir, "keys")); err != nil {
@@ -304,6 +307,25 @@ passdb {
   args = $D/dovecot-oauth2.conf.ext
 }
 `
+
+// checkOAuthVersion makes sure the Dovecot is a 2.3 with local JWT validation (2.3.11 and later;
+// Debian 12 has 2.3.19). Dovecot 2.4 configures OAuth 2.0 differently (no oauth2 passdb for
+// tokens), so the configuration below would not apply to it.
+func checkOAuthVersion(bin string) error {
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		return fmt.Errorf("imaptest: dovecot --version: %w", err)
+	}
+	v := strings.Fields(string(out))
+	var major, minor, patch int
+	if len(v) > 0 {
+		_, _ = fmt.Sscanf(v[0], "%d.%d.%d", &major, &minor, &patch)
+	}
+	if major != 2 || minor != 3 || patch < 11 {
+		return fmt.Errorf("imaptest: the oauth2 passdb configuration is written for Dovecot 2.3.11 or later 2.3 releases, found %q", strings.TrimSpace(string(out)))
+	}
+	return nil
+}
 
 // dovecotNoPenalty turns off the authentication penalty (Authentication.Penalty in Dovecot's
 // docs): a test that checks refusals would otherwise wait up to 15 s per refusal.

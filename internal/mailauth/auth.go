@@ -54,3 +54,12 @@ func (a *Authenticator) SASLClient(ctx context.Context, fresh bool) (sasl.Client
 	}
 	return NewSASLClient(ctx, a.Mech, a.User, a.Addr, a.Source)
 }
+
+// SASLFunc is SASLClient without the expiry, in the form of receipt.SASLFactory (the receipt
+// sender's --smtp-auth): retry means the server refused the last token.
+func (a *Authenticator) SASLFunc() func(ctx context.Context, retry bool) (sasl.Client, error) {
+	return func(ctx context.Context, retry bool) (sasl.Client, error) {
+		c, _, err := a.SASLClient(ctx, retry)
+		return c, err
+	}
+}

@@ -87,7 +87,9 @@ type Client interface {
 // NewXOAUTH2Client returns the XOAUTH2 client mechanism: the initial response is
 // "user=" + user + "\x01auth=Bearer " + token + "\x01\x01". On failure the server sends a JSON
 // error challenge, which is answered with an empty response (as Google's and Microsoft's
-// documentation say) so that the server ends the exchange with its failure reply.
+// documentation say) so that the server ends the exchange with its failure reply. (go-imap
+// v2.0.0-beta.8 writes an empty continuation response as "=", which Dovecot answers with BAD
+// instead of NO; the login fails either way, and the poller takes any NO or BAD as a refusal.)
 func NewXOAUTH2Client(user string, token secret.Secret) Client {
 	return &xoauth2Client{user: user, token: token}
 }

@@ -14,7 +14,7 @@ import (
 //   - Google's XOAUTH2 protocol page (developers.google.com/gmail/imap/xoauth2-protocol), also
 //     quoted by Microsoft's "Authenticate an IMAP, POP or SMTP connection using OAuth": the
 //     initial response for someuser@example.com and its error challenge.
-//   - RFC 7628 section 4.1 (IMAP example, successful OAUTHBEARER) and 4.3 (failed exchange).
+//   - RFC 7628 section 4.1 (IMAP, successful OAUTHBEARER), 4.2 (SMTP) and 4.3 (failed exchange).
 const (
 	googleXOAUTH2User      = "someuser@example.com"
 	googleXOAUTH2Token     = "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg"
@@ -24,6 +24,7 @@ const (
 	rfc7628User      = "user@example.com"
 	rfc7628Token     = "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg=="
 	rfc7628Initial   = "bixhPXVzZXJAZXhhbXBsZS5jb20sAWhvc3Q9c2VydmVyLmV4YW1wbGUuY29tAXBvcnQ9MTQzAWF1dGg9QmVhcmVyIHZGOWRmdDRxbVRjMk52YjNSbGNrQmhiSFJoZG1semRHRXVZMjl0Q2c9PQEB"
+	rfc7628SMTP      = "bixhPXVzZXJAZXhhbXBsZS5jb20sAWhvc3Q9c2VydmVyLmV4YW1wbGUuY29tAXBvcnQ9NTg3AWF1dGg9QmVhcmVyIHZGOWRmdDRxbVRjMk52YjNSbGNrQmhiSFJoZG1semRHRXVZMjl0Q2c9PQEB" // section 4.2
 	rfc7628Challenge = "eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIiwic2NvcGUiOiJleGFtcGxlX3Njb3BlIiwib3BlbmlkLWNvbmZpZ3VyYXRpb24iOiJodHRwczovL2V4YW1wbGUuY29tLy53ZWxsLWtub3duL29wZW5pZC1jb25maWd1cmF0aW9uIn0="
 	rfc7628Abort     = "AQ==" // the client's answer to the error challenge in section 4.3
 )
@@ -46,6 +47,7 @@ func TestPublishedInitialResponses(t *testing.T) {
 	}{
 		{"google xoauth2", NewXOAUTH2Client(googleXOAUTH2User, secret.New([]byte(googleXOAUTH2Token))), "XOAUTH2", googleXOAUTH2Initial},
 		{"rfc7628 4.1", NewOAuthBearerClient(rfc7628User, secret.New([]byte(rfc7628Token)), OAuthBearerOptions{Host: "server.example.com", Port: 143}), "OAUTHBEARER", rfc7628Initial},
+		{"rfc7628 4.2 smtp", NewOAuthBearerClient(rfc7628User, secret.New([]byte(rfc7628Token)), OAuthBearerOptions{Host: "server.example.com", Port: 587}), "OAUTHBEARER", rfc7628SMTP},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

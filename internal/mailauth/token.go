@@ -68,8 +68,12 @@ func (e *EndpointError) Error() string {
 }
 
 // Permanent reports that retrying with the same client configuration cannot succeed (a 4xx
-// answer: wrong client id or secret, missing consent, unknown scope). The poller stops on it.
-func (e *EndpointError) Permanent() bool { return e.HTTPStatus >= 400 && e.HTTPStatus < 500 }
+// answer: wrong client id or secret, missing consent, unknown scope; not 408 or 429, which ask
+// to come back later). The poller stops on it.
+func (e *EndpointError) Permanent() bool {
+	return e.HTTPStatus >= 400 && e.HTTPStatus < 500 &&
+		e.HTTPStatus != http.StatusRequestTimeout && e.HTTPStatus != http.StatusTooManyRequests
+}
 
 // ClientCredentialsConfig configures the client-credentials grant of SPEC 11.
 type ClientCredentialsConfig struct {

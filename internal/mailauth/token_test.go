@@ -174,6 +174,14 @@ func TestEchoingEndpointDoesNotLeak(t *testing.T) {
 	}
 }
 
+func TestEndpointErrorPermanent(t *testing.T) {
+	for status, want := range map[int]bool{400: true, 401: true, 403: true, 408: false, 429: false, 500: false, 503: false, 0: false} {
+		if got := (&EndpointError{HTTPStatus: status}).Permanent(); got != want {
+			t.Errorf("HTTP %d: permanent %v, want %v", status, got, want)
+		}
+	}
+}
+
 func TestCheckTokenURL(t *testing.T) {
 	tests := []struct {
 		url string
@@ -287,6 +295,13 @@ func TestNewSASLClientUsesSource(t *testing.T) {
 	c, _, _ = a.SASLClient(context.Background(), true)
 	if _, ir, _ := c.Start(); !strings.Contains(string(ir), "tok-2") {
 		t.Errorf("fresh=true did not fetch a new token: %q", ir)
+	}
+	c2, err := a.SASLFunc()(context.Background(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ir, _ := c2.Start(); !strings.Contains(string(ir), "tok-3") {
+		t.Errorf("SASLFunc(retry) did not fetch a new token: %q", ir)
 	}
 	if _, _, err := NewSASLClient(context.Background(), MechPassword, "u", "", a.Source); !errors.Is(err, ErrConfig) {
 		t.Errorf("password mechanism: %v", err)

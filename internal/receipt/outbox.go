@@ -105,8 +105,19 @@ func (w *Worker) Backoff(n int) time.Duration {
 // SendDue sends every item that is due now. An error is the outbox's (the state); SMTP failures
 // are recorded on the items. When the server cannot be reached the pass stops early: the other
 // items stay due and are tried on the next pass.
-func (w *Worker) SendDue(ctx context.Context) (PassResult, error) {
+func (w *Worker) SendDue(ctx context.Context) (res PassResult, err error) {
 	w.defaults()
+	if f, ok := w.Outbox.(interface{ Flush(context.Context) error }); ok {
+		defer func() {
+			if ferr := f.Flush(context.WithoutCancel(ctx)); ferr != nil && err == nil {
+				err = fmt.Errorf("receipt: outbox: %w", ferr)
+			}
+		}()
+	}
+	return w.sendDue(ctx)
+}
+
+func (w *Worker) sendDue(ctx context.Context) (PassResult, error) {
 	var res PassResult
 	items, err := w.Outbox.Due(ctx, w.Now(), w.Batch)
 	if err != nil {

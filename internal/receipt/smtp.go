@@ -47,7 +47,7 @@ type SMTPConfig struct {
 	// TLSConfig overrides the TLS settings (e.g. a private CA); verification stays on.
 	TLSConfig *tls.Config
 	HelloName string        // EHLO name; default "localhost"
-	Timeout   time.Duration // per connection; default 2 minutes
+	Timeout   time.Duration // per message (connect to QUIT); default 5 minutes
 	Resolver  *net.Resolver // for the loopback check; default net.DefaultResolver
 }
 
@@ -69,7 +69,7 @@ func (c *SMTPConfig) Validate() error {
 		c.HelloName = "localhost"
 	}
 	if c.Timeout <= 0 {
-		c.Timeout = 2 * time.Minute
+		c.Timeout = 5 * time.Minute
 	}
 	if c.Resolver == nil {
 		c.Resolver = net.DefaultResolver
@@ -118,12 +118,23 @@ func NewSender(cfg SMTPConfig) (*Sender, error) {
 // Send submits one message. An error wrapping ErrPermanent is a 5xx answer to the message (give
 // up); any other error (unreachable, 4xx, TLS, authentication) is worth another try later.
 func (s *Sender) Send(ctx context.Context, from, to string, data []byte) error {
+	err := s.send(ctx, from, to, data, false)
+	var ae *authError
+	if errors.As(err, &ae) && ae.refused && (s.cfg.Auth == AuthXOAuth2 || s.cfg.Auth == AuthOAuthBearer) {
+		err = s.send(ctx, from, to, data, true) // once more, on a new connection, with a fresh token
+	}
+	return err
+}
+
+func (s *Sender) send(ctx context.Context, from, to string, data []byte, retry bool) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
 	c, err := s.dial(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if err := s.auth(ctx, c); err != nil {
+	if err := s.auth(ctx, c, retry); err != nil {
 		return err
 	}
 	if err := c.Mail(from, nil); err != nil {
@@ -145,6 +156,15 @@ func (s *Sender) Send(ctx context.Context, from, to string, data []byte) error {
 	_ = c.Quit()
 	return nil
 }
+
+// authError is a failed authentication; refused is set when the server said 535 (credentials).
+type authError struct {
+	err     error
+	refused bool
+}
+
+func (e *authError) Error() string { return e.err.Error() }
+func (e *authError) Unwrap() error { return e.err }
 
 // ServerError is an answer of the SMTP server that ended a send. Its text names the step and the
 // reply codes only: a server's reply text may quote the recipient's address, which stays out of
@@ -207,11 +227,9 @@ func (s *Sender) dial(ctx context.Context) (*smtp.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("receipt: connect to the SMTP server: %w", err)
 	}
-	deadline := time.Now().Add(s.cfg.Timeout)
-	if dl, ok := ctx.Deadline(); ok && dl.Before(deadline) {
-		deadline = dl
-	}
-	_ = conn.SetDeadline(deadline)
+	// go-smtp sets its own deadline per command; the context (bounded by Timeout) ends the whole
+	// transaction by closing the connection.
+	context.AfterFunc(ctx, func() { conn.Close() })
 	var c *smtp.Client
 	switch s.cfg.TLS {
 	case TLSImplicit:
@@ -237,32 +255,23 @@ func (s *Sender) dial(ctx context.Context) (*smtp.Client, error) {
 	return c, nil
 }
 
-// auth authenticates when a user or SASL factory is configured. A refused OAuth token is asked
-// for once more (refreshed). Authentication failures are not ErrPermanent: they are the
-// configuration's fault, not the message's, and the receipt waits for a fix until it gives up.
-func (s *Sender) auth(ctx context.Context, c *smtp.Client) error {
+// auth authenticates when a user or SASL factory is configured. Authentication failures are not
+// ErrPermanent: they are the configuration's fault, not the message's, and the receipt waits for a
+// fix until it gives up.
+func (s *Sender) auth(ctx context.Context, c *smtp.Client, retry bool) error {
 	var client sasl.Client
 	switch s.cfg.Auth {
 	case AuthXOAuth2, AuthOAuthBearer:
-		for retry := false; ; retry = true {
-			cl, err := s.cfg.SASL(ctx, retry)
-			if err != nil {
-				return fmt.Errorf("receipt: SMTP token: %w", err)
-			}
-			err = c.Auth(cl)
-			if err == nil {
-				return nil
-			}
-			var se *smtp.SMTPError
-			if retry || !errors.As(err, &se) || se.Code != 535 {
-				return classify("AUTH", err)
-			}
+		cl, err := s.cfg.SASL(ctx, retry)
+		if err != nil {
+			return fmt.Errorf("receipt: SMTP token: %w", err)
 		}
+		client = cl
 	case AuthLogin:
 		if s.cfg.User == "" {
 			return nil
 		}
-		client = sasl.NewLoginClient(s.cfg.User, string(s.cfg.Password.Bytes()))
+		client = &loginClient{user: s.cfg.User, password: string(s.cfg.Password.Bytes())}
 	default:
 		if s.cfg.User == "" {
 			return nil
@@ -270,7 +279,8 @@ func (s *Sender) auth(ctx context.Context, c *smtp.Client) error {
 		client = sasl.NewPlainClient("", s.cfg.User, string(s.cfg.Password.Bytes()))
 	}
 	if err := c.Auth(client); err != nil {
-		return classify("AUTH", err)
+		var se *smtp.SMTPError
+		return &authError{err: classify("AUTH", err), refused: errors.As(err, &se) && se.Code == 535}
 	}
 	return nil
 }
@@ -303,4 +313,25 @@ func loopbackAddr(ctx context.Context, r *net.Resolver, addr string) (string, er
 		}
 	}
 	return net.JoinHostPort(ips[0].String(), port), nil
+}
+
+// loginClient is the LOGIN mechanism. go-sasl's client insists on the challenges "Username:" and
+// "Password:" exactly; servers word them differently ("User Name", "Password\x00"), so this one
+// answers the user name to a challenge that mentions a user and the password otherwise.
+type loginClient struct {
+	user, password string
+	step           int
+}
+
+func (c *loginClient) Start() (string, []byte, error) { return "LOGIN", nil, nil }
+
+func (c *loginClient) Next(challenge []byte) ([]byte, error) {
+	c.step++
+	if c.step > 2 {
+		return nil, errors.New("receipt: LOGIN: unexpected third challenge")
+	}
+	if strings.Contains(strings.ToLower(string(challenge)), "user") {
+		return []byte(c.user), nil
+	}
+	return []byte(c.password), nil
 }

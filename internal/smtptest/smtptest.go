@@ -15,6 +15,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/mail"
 	"os"
@@ -116,7 +117,14 @@ func Start(t testing.TB, opt Options) *Server {
 	if err := s.start(bin); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.Stop)
+	t.Cleanup(func() {
+		s.Stop()
+		if t.Failed() {
+			if b, err := os.ReadFile(filepath.Join(dir, "server.log")); err == nil && len(b) > 0 {
+				t.Logf("aiosmtpd log:\n%s", b)
+			}
+		}
+	})
 	return s
 }
 
@@ -141,7 +149,12 @@ func (s *Server) start(bin string) error {
 	cmd := exec.Command(bin, s.args()...)
 	cmd.Dir = s.dir
 	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	logf, err := os.OpenFile(filepath.Join(s.dir, "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd.Stderr = io.MultiWriter(&stderr, logf)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return err

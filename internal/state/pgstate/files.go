@@ -1,216 +1,440 @@
 package pgstate
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/fhi/sysvak-import/internal/state"
 )
 
-// File is one spooled file's row.
-type File struct {
-	FileID    string
-	SHA256    string
-	FileName  string
-	Size      int64
-	Kind      string
-	Received  time.Time
-	Source    json.RawMessage // the first arrival, as the service encodes it
-	Arrivals  json.RawMessage // later arrivals (a JSON array)
-	Status    string
-	LastError string
-	Done      bool
-	Processed time.Time
-	Updated   time.Time
-	ClaimedBy string
-}
+const fileColumns = `file_id, sha256, file_name, size, kind, spooled, received, source, arrivals, status, last_error,
+	summary, reported, written, updated, claimed_by, claim_token, claim_from, lease_until`
 
-const fileColumns = `file_id, sha256, file_name, size, kind, received, source, arrivals, status, last_error, done,
-	coalesce(processed_at, 'epoch'::timestamptz), updated, coalesce(claimed_by, '')`
-
-func scanFile(row pgx.Row) (File, error) {
-	var f File
-	err := row.Scan(&f.FileID, &f.SHA256, &f.FileName, &f.Size, &f.Kind, &f.Received, &f.Source, &f.Arrivals,
-		&f.Status, &f.LastError, &f.Done, &f.Processed, &f.Updated, &f.ClaimedBy)
-	if f.Processed.Unix() == 0 {
-		f.Processed = time.Time{}
-	}
-	return f, err
-}
-
-// InsertFile stores a new file and its bytes (the spool) in one transaction. It reports false,
-// and stores nothing, when the file id is already there (the caller then records a resend).
-func (s *Store) InsertFile(ctx context.Context, f File, data []byte) (bool, error) {
-	var inserted bool
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		var err error
-		inserted, err = insertFile(ctx, tx, f, data)
-		return err
-	})
-	return inserted, err
-}
-
-func insertFile(ctx context.Context, tx pgx.Tx, f File, data []byte) (bool, error) {
-	if len(f.Source) == 0 {
-		f.Source = json.RawMessage("{}")
-	}
-	if len(f.Arrivals) == 0 {
-		f.Arrivals = json.RawMessage("[]")
-	}
-	tag, err := tx.Exec(ctx, `INSERT INTO files (file_id, sha256, file_name, size, kind, received, source, arrivals, status, last_error)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (file_id) DO NOTHING`,
-		f.FileID, f.SHA256, f.FileName, f.Size, f.Kind, f.Received, f.Source, f.Arrivals, f.Status, f.LastError)
+func scanFile(row pgx.Row) (state.File, error) {
+	var f state.File
+	var src, arr, sum []byte
+	var status, from string
+	var lease *time.Time
+	err := row.Scan(&f.ID, &f.SHA256, &f.Name, &f.Size, &f.Kind, &f.Spooled, &f.Received, &src, &arr, &status,
+		&f.LastError, &sum, &f.Reported, &f.Written, &f.Updated, &f.Claim.Owner, &f.Claim.Token, &from, &lease)
 	if err != nil {
-		return false, fmt.Errorf("pgstate: store file %s: %w", f.FileID, err)
+		return f, err
 	}
-	if tag.RowsAffected() == 0 {
-		return false, nil
+	f.Status, f.Claim.From = state.FileStatus(status), state.FileStatus(from)
+	f.Received, f.Updated = f.Received.UTC(), f.Updated.UTC()
+	if f.Claim.Owner != "" {
+		f.Claim.Kind, f.Claim.Key = "file", f.ID
+		if lease != nil {
+			f.Claim.Expires = lease.UTC()
+		}
 	}
-	if _, err := tx.Exec(ctx, "INSERT INTO spool (file_id, data) VALUES ($1, $2)", f.FileID, data); err != nil {
-		return false, fmt.Errorf("pgstate: spool file %s: %w", f.FileID, err)
+	if err := json.Unmarshal(src, &f.Source); err != nil {
+		return f, fmt.Errorf("file %s source: %w", f.ID, err)
 	}
-	return true, nil
+	if err := json.Unmarshal(arr, &f.Arrivals); err != nil {
+		return f, fmt.Errorf("file %s arrivals: %w", f.ID, err)
+	}
+	if err := json.Unmarshal(sum, &f.Summary); err != nil {
+		return f, fmt.Errorf("file %s summary: %w", f.ID, err)
+	}
+	return f, nil
 }
 
-// GetFile returns a file's row.
-func (s *Store) GetFile(ctx context.Context, fileID string) (File, bool, error) {
-	f, err := scanFile(s.pool.QueryRow(ctx, "SELECT "+fileColumns+" FROM files WHERE file_id = $1", fileID))
+func notFound(what string) error { return fmt.Errorf("%s: %w", what, state.ErrNotFound) }
+
+// File implements state.Files.
+func (s *Store) File(ctx context.Context, id string) (state.File, error) {
+	if !state.ValidFileID(id) {
+		return state.File{}, state.ErrBadFileID
+	}
+	f, err := scanFile(s.pool.QueryRow(ctx, "SELECT "+fileColumns+" FROM files WHERE file_id = $1", id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return File{}, false, nil
+		return state.File{}, notFound("file " + id)
 	}
 	if err != nil {
-		return File{}, false, classify(fmt.Errorf("pgstate: read file %s: %w", fileID, err))
+		return state.File{}, classify(fmt.Errorf("pgstate: read file %s: %w", id, err))
 	}
-	return f, true, nil
+	return f, nil
 }
 
-// ListFiles returns the files with one of the statuses (all when none), oldest first.
-func (s *Store) ListFiles(ctx context.Context, statuses ...string) ([]File, error) {
-	q := "SELECT " + fileColumns + " FROM files"
-	var args []any
-	if len(statuses) > 0 {
-		q += " WHERE status = ANY($1)"
-		args = append(args, statuses)
-	}
-	rows, err := s.pool.Query(ctx, q+" ORDER BY received, file_id", args...)
+// ListFiles implements state.Files: newest first (first arrival, then id).
+func (s *Store) ListFiles(ctx context.Context, q state.FileQuery) (state.FilePage, error) {
+	page := state.FilePage{Counts: map[state.FileStatus]int{}}
+	rows, err := s.pool.Query(ctx, "SELECT status, count(*) FROM files GROUP BY status")
 	if err != nil {
-		return nil, classify(fmt.Errorf("pgstate: list files: %w", err))
+		return page, classify(fmt.Errorf("pgstate: count files: %w", err))
+	}
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			rows.Close()
+			return page, classify(err)
+		}
+		page.Counts[state.FileStatus(st)] = n
+	}
+	rows.Close()
+	statuses := make([]string, len(q.Status))
+	for i, st := range q.Status {
+		statuses[i] = string(st)
+	}
+	for _, st := range statuses {
+		page.Total += page.Counts[state.FileStatus(st)]
+	}
+	if len(statuses) == 0 {
+		for _, n := range page.Counts {
+			page.Total += n
+		}
+	}
+	limit := any(nil)
+	if q.Limit > 0 {
+		limit = q.Limit
+	}
+	rows, err = s.pool.Query(ctx, "SELECT "+fileColumns+` FROM files WHERE cardinality($1::text[]) = 0 OR status = ANY($1)
+		ORDER BY received DESC, file_id DESC OFFSET $2 LIMIT $3`, statuses, max(q.Offset, 0), limit)
+	if err != nil {
+		return page, classify(fmt.Errorf("pgstate: list files: %w", err))
 	}
 	defer rows.Close()
-	var out []File
 	for rows.Next() {
 		f, err := scanFile(rows)
 		if err != nil {
-			return nil, classify(fmt.Errorf("pgstate: list files: %w", err))
+			return page, classify(fmt.Errorf("pgstate: list files: %w", err))
 		}
-		out = append(out, f)
+		page.Files = append(page.Files, f)
 	}
-	return out, classify(rows.Err())
+	return page, classify(rows.Err())
 }
 
-// SpoolData returns the bytes of a file as received.
-func (s *Store) SpoolData(ctx context.Context, fileID string) ([]byte, error) {
-	var data []byte
-	err := s.pool.QueryRow(ctx, "SELECT data FROM spool WHERE file_id = $1", fileID).Scan(&data)
+// ClaimFile implements state.Files. The row is locked (SELECT ... FOR UPDATE SKIP LOCKED: a row
+// another worker is claiming right now counts as claimed) and the claim is taken when the file's
+// status allows it or its previous claim has expired (its worker is presumed dead).
+func (s *Store) ClaimFile(ctx context.Context, id, owner string, lease time.Duration, from ...state.FileStatus) (state.File, state.Claim, error) {
+	if !state.ValidFileID(id) {
+		return state.File{}, state.Claim{}, state.ErrBadFileID
+	}
+	if len(from) == 0 {
+		from = []state.FileStatus{state.StatusArrived, state.StatusWaiting}
+	}
+	now := s.now()
+	var f state.File
+	var c state.Claim
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		var err error
+		f, err = scanFile(tx.QueryRow(ctx, "SELECT "+fileColumns+" FROM files WHERE file_id = $1 FOR UPDATE SKIP LOCKED", id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			var exists bool
+			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM files WHERE file_id = $1)", id).Scan(&exists); err != nil {
+				return err
+			}
+			if exists {
+				return fmt.Errorf("file %s: %w", id, state.ErrClaimed)
+			}
+			return notFound("file " + id)
+		}
+		if err != nil {
+			return err
+		}
+		prior := f.Status
+		switch {
+		case f.Status == state.StatusProcessing && f.Claim.Held(now):
+			return fmt.Errorf("file %s: %w", id, state.ErrClaimed)
+		case f.Status == state.StatusProcessing: // a dead claim: take it over
+			prior = f.Claim.From
+			if prior == "" {
+				prior = state.StatusArrived
+			}
+		case !slices.Contains(from, prior):
+			return fmt.Errorf("file %s is %s: %w", id, prior, state.ErrWrongStatus)
+		}
+		c = state.Claim{Kind: "file", Key: id, Owner: owner, Token: f.Claim.Token + 1, Expires: now.Add(lease).UTC(), From: prior}
+		_, err = tx.Exec(ctx, `UPDATE files SET status = 'processing', claimed_by = $2, claim_token = $3, claim_from = $4,
+			lease_until = $5, updated = $6 WHERE file_id = $1`, id, owner, c.Token, string(prior), c.Expires, now)
+		f.Status, f.Claim, f.Updated = state.StatusProcessing, c, now.UTC()
+		return err
+	})
+	if err != nil {
+		return f, state.Claim{}, err
+	}
+	return f, c, nil
+}
+
+// lockClaim locks a file's row inside tx and checks that it still carries claim c (expired or
+// not: until another worker takes it over, an expired claim is still its owner's).
+func lockClaim(ctx context.Context, tx pgx.Tx, c state.Claim) error {
+	var status, owner string
+	var token int64
+	err := tx.QueryRow(ctx, "SELECT status, claimed_by, claim_token FROM files WHERE file_id = $1 FOR UPDATE", c.Key).Scan(&status, &owner, &token)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("pgstate: file %s has no spooled data", fileID)
+		return notFound("file " + c.Key)
 	}
 	if err != nil {
-		return nil, classify(fmt.Errorf("pgstate: read spool %s: %w", fileID, err))
+		return err
 	}
-	return data, nil
-}
-
-// SetFileStatus sets a file's status and last error (for example waiting_password after a wrong
-// password) and releases this process's claim on it.
-func (s *Store) SetFileStatus(ctx context.Context, fileID, status, lastError string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE files SET status = $2, last_error = $3, updated = now(),
-		claimed_by = NULL, lease_until = NULL WHERE file_id = $1`, fileID, status, lastError)
-	return classify(err)
-}
-
-// ClaimFile claims one file for this process if its status is one of from and nobody holds a live
-// claim on it (a claim whose lease ran out is taken over). It reports whether the claim was
-// taken; the file's status becomes processing.
-func (s *Store) ClaimFile(ctx context.Context, fileID string, from ...string) (File, bool, error) {
-	f, err := scanFile(s.pool.QueryRow(ctx, `WITH c AS (
-			SELECT file_id AS cid FROM files
-			WHERE file_id = $1 AND (claimed_by IS NULL OR lease_until < now() OR claimed_by = $2)
-			  AND (status = ANY($3) OR (status = 'processing' AND (claimed_by IS NULL OR lease_until < now() OR claimed_by = $2)))
-			FOR UPDATE SKIP LOCKED)
-		UPDATE files SET status = 'processing', claimed_by = $2, lease_until = now() + $4::interval,
-			attempts = files.attempts + 1, updated = now()
-		FROM c WHERE files.file_id = c.cid
-		RETURNING `+fileColumns, fileID, s.owner, from, s.lease))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return File{}, false, nil
-	}
-	if err != nil {
-		return File{}, false, classify(fmt.Errorf("pgstate: claim file %s: %w", fileID, err))
-	}
-	return f, true, nil
-}
-
-// ClaimNextFile claims the oldest file whose status is one of from (or whose claim ran out) that no
-// other process holds, like River's job fetch: FOR UPDATE SKIP LOCKED, so that any number of
-// workers take different files without waiting for each other.
-func (s *Store) ClaimNextFile(ctx context.Context, from ...string) (File, bool, error) {
-	f, err := scanFile(s.pool.QueryRow(ctx, `WITH c AS (
-			SELECT file_id AS cid FROM files
-			WHERE (status = ANY($2) AND (claimed_by IS NULL OR lease_until < now()))
-			   OR (status = 'processing' AND (claimed_by IS NULL OR lease_until < now()))
-			ORDER BY received, file_id
-			LIMIT 1
-			FOR UPDATE SKIP LOCKED)
-		UPDATE files SET status = 'processing', claimed_by = $1, lease_until = now() + $3::interval,
-			attempts = files.attempts + 1, updated = now()
-		FROM c WHERE files.file_id = c.cid
-		RETURNING `+fileColumns, s.owner, from, s.lease))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return File{}, false, nil
-	}
-	if err != nil {
-		return File{}, false, classify(fmt.Errorf("pgstate: claim next file: %w", err))
-	}
-	return f, true, nil
-}
-
-// ExtendFileClaim renews this process's lease on a file; ErrLostClaim when the claim was taken over.
-func (s *Store) ExtendFileClaim(ctx context.Context, fileID string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE files SET lease_until = now() + $3::interval
-		WHERE file_id = $1 AND claimed_by = $2`, fileID, s.owner, s.lease)
-	if err != nil {
-		return classify(fmt.Errorf("pgstate: extend claim %s: %w", fileID, err))
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("%w (file %s)", ErrLostClaim, fileID)
+	if status != string(state.StatusProcessing) || owner != c.Owner || token != c.Token {
+		return fmt.Errorf("file %s: %w", c.Key, state.ErrLostClaim)
 	}
 	return nil
 }
 
-// ReleaseFile gives a claimed file back with a status (for example "new" when the worker is
-// stopped before it finished).
-func (s *Store) ReleaseFile(ctx context.Context, fileID, status string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE files SET status = $3, claimed_by = NULL, lease_until = NULL, updated = now()
-		WHERE file_id = $1 AND claimed_by = $2`, fileID, s.owner, status)
-	return classify(err)
-}
-
-// lockOwnClaim locks the file's row inside tx and checks that this process still holds it.
-func (s *Store) lockOwnClaim(ctx context.Context, tx pgx.Tx, fileID string) error {
-	var owner string
-	err := tx.QueryRow(ctx, "SELECT coalesce(claimed_by, '') FROM files WHERE file_id = $1 FOR UPDATE", fileID).Scan(&owner)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("pgstate: no file %s", fileID)
+// RecordOutcome implements state.Files: in one transaction, under the ledger lock, the ledger
+// changes, the records (read from o.RecordsPath) and the report, the file's status and summary,
+// and the receipts. Keys that another file registered meanwhile: nothing is recorded, the claim is
+// released, and the error wraps state.ErrLostClaim and ErrLedgerConflict.
+func (s *Store) RecordOutcome(ctx context.Context, id string, o state.Outcome) error {
+	switch o.Status {
+	case state.StatusProcessed, state.StatusRejected, state.StatusWaiting:
+	default:
+		return fmt.Errorf("state: outcome status %q is not processed, rejected or waiting_password", o.Status)
 	}
+	if !state.ValidFileID(id) {
+		return state.ErrBadFileID
+	}
+	o.Claim.Key = id
+	recs, err := readRecords(o.RecordsPath)
 	if err != nil {
 		return err
 	}
-	if owner != s.owner {
-		return fmt.Errorf("%w (file %s)", ErrLostClaim, fileID)
+	summary, err := json.Marshal(o.Summary)
+	if err != nil {
+		return fmt.Errorf("pgstate: encode summary: %w", err)
+	}
+	now := s.now()
+	conflict := false
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		if len(o.Changes) > 0 {
+			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", ledgerLockKey); err != nil {
+				return err
+			}
+		}
+		if err := lockClaim(ctx, tx, o.Claim); err != nil {
+			return err
+		}
+		n, err := applyChanges(ctx, tx, id, o.Changes)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			conflict = true
+			return ErrLedgerConflict
+		}
+		if err := writeRecords(ctx, tx, id, recs, o.RecordsPath != ""); err != nil {
+			return err
+		}
+		if o.Report != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO file_reports (file_id, status, report, updated) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (file_id) DO UPDATE SET status = excluded.status, report = excluded.report, updated = excluded.updated`,
+				id, o.Summary.ReportStatus, o.Report, now); err != nil {
+				return fmt.Errorf("pgstate: store report: %w", err)
+			}
+		}
+		if err := enqueue(ctx, tx, o.Receipts, now); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE files SET status = $2, last_error = $3, summary = $4, reported = $5, written = false,
+			claimed_by = '', claim_from = '', lease_until = NULL, updated = $6 WHERE file_id = $1`,
+			id, string(o.Status), o.LastError, summary, o.Reported, now)
+		return err
+	})
+	if conflict {
+		if rerr := s.ReleaseClaim(ctx, o.Claim); rerr != nil && !errors.Is(rerr, state.ErrLostClaim) {
+			return rerr
+		}
+		return fmt.Errorf("file %s: %w: %w", id, state.ErrLostClaim, ErrLedgerConflict)
+	}
+	if err != nil && !errors.Is(err, state.ErrLostClaim) && !errors.Is(err, state.ErrNotFound) {
+		err = fmt.Errorf("pgstate: record outcome of %s: %w", id, err)
+	}
+	return err
+}
+
+type record struct {
+	row  int32
+	json string
+}
+
+// readRecords reads records.jsonl: one JSON object per line, each with its "row".
+func readRecords(path string) ([]record, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("pgstate: read records: %w", err)
+	}
+	defer f.Close()
+	var out []record
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if len(line) == 0 {
+			continue
+		}
+		row, ok := rowOf(line)
+		if !ok {
+			return nil, fmt.Errorf("pgstate: records line %d has no row", len(out)+1)
+		}
+		out = append(out, record{row: row, json: string(line)})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("pgstate: read records: %w", err)
+	}
+	return out, nil
+}
+
+// rowOf reads the "row" of a records.jsonl line. The importer writes it second, after file_id;
+// other layouts go through encoding/json.
+func rowOf(line []byte) (int32, bool) {
+	if i := bytes.Index(line, []byte(`,"row":`)); i > 0 {
+		n, digits := int32(0), 0
+		for _, c := range line[i+7:] {
+			if c < '0' || c > '9' {
+				break
+			}
+			n, digits = n*10+int32(c-'0'), digits+1
+		}
+		if digits > 0 && digits < 10 {
+			return n, true
+		}
+	}
+	var head struct {
+		Row *int32 `json:"row"`
+	}
+	if json.Unmarshal(line, &head) != nil || head.Row == nil {
+		return 0, false
+	}
+	return *head.Row, true
+}
+
+// writeRecords replaces the file's records (COPY: fast for a 100k-row file). With replace false
+// (the outcome came without a records file) the stored records are left as they are.
+func writeRecords(ctx context.Context, tx pgx.Tx, id string, recs []record, replace bool) error {
+	if !replace {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, "DELETE FROM records WHERE file_id = $1", id); err != nil {
+		return fmt.Errorf("pgstate: replace records: %w", err)
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"records"}, []string{"file_id", "row_no", "record"},
+		pgx.CopyFromSlice(len(recs), func(i int) ([]any, error) {
+			return []any{id, recs[i].row, recs[i].json}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("pgstate: store records: %w", err)
+	}
+	return nil
+}
+
+// Report implements state.Files.
+func (s *Store) Report(ctx context.Context, id string) ([]byte, error) {
+	if !state.ValidFileID(id) {
+		return nil, state.ErrBadFileID
+	}
+	var rep []byte
+	err := s.pool.QueryRow(ctx, "SELECT report FROM file_reports WHERE file_id = $1", id).Scan(&rep)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("report of " + id)
+	}
+	if err != nil {
+		return nil, classify(fmt.Errorf("pgstate: read report: %w", err))
+	}
+	return rep, nil
+}
+
+// SetWritten implements state.Files.
+func (s *Store) SetWritten(ctx context.Context, id string, written bool) error {
+	if !state.ValidFileID(id) {
+		return state.ErrBadFileID
+	}
+	tag, err := s.pool.Exec(ctx, "UPDATE files SET written = $2, updated = $3 WHERE file_id = $1", id, written, s.now())
+	if err != nil {
+		return classify(fmt.Errorf("pgstate: set written: %w", err))
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("file " + id)
+	}
+	return nil
+}
+
+// RenewClaim implements state.Claims.
+func (s *Store) RenewClaim(ctx context.Context, c state.Claim, lease time.Duration) (state.Claim, error) {
+	until := s.now().Add(lease).UTC()
+	var q string
+	var args []any
+	switch c.Kind {
+	case "file":
+		q, args = `UPDATE files SET lease_until = $4 WHERE file_id = $1 AND status = 'processing' AND claimed_by = $2 AND claim_token = $3`,
+			[]any{c.Key, c.Owner, c.Token, until}
+	case "message":
+		mk, err := parseMessageKey(c.Key)
+		if err != nil {
+			return c, err
+		}
+		q, args = `UPDATE message_claims SET lease_until = $6 WHERE mailbox = $1 AND uidvalidity = $2 AND uid = $3
+			AND claimed_by = $4 AND claim_token = $5`, []any{mk.Mailbox, int64(mk.UIDValidity), int64(mk.UID), c.Owner, c.Token, until}
+	case "receipt":
+		q, args = `UPDATE outbox SET lease_until = $4 WHERE id = $1 AND status = 'sending' AND claimed_by = $2 AND claim_token = $3`,
+			[]any{c.Key, c.Owner, c.Token, until}
+	default:
+		return c, fmt.Errorf("state: claim of unknown kind %q", c.Kind)
+	}
+	tag, err := s.pool.Exec(ctx, q, args...)
+	if err != nil {
+		return c, classify(fmt.Errorf("pgstate: renew claim: %w", err))
+	}
+	if tag.RowsAffected() == 0 {
+		return c, fmt.Errorf("%s %s: %w", c.Kind, c.Key, state.ErrLostClaim)
+	}
+	c.Expires = until
+	return c, nil
+}
+
+// ReleaseClaim implements state.Claims.
+func (s *Store) ReleaseClaim(ctx context.Context, c state.Claim) error {
+	now := s.now()
+	var q string
+	var args []any
+	switch c.Kind {
+	case "file":
+		back := c.From
+		if back == "" {
+			back = state.StatusArrived
+		}
+		q, args = `UPDATE files SET status = $4, claimed_by = '', claim_from = '', lease_until = NULL, updated = $5
+			WHERE file_id = $1 AND status = 'processing' AND claimed_by = $2 AND claim_token = $3`,
+			[]any{c.Key, c.Owner, c.Token, string(back), now}
+	case "message":
+		mk, err := parseMessageKey(c.Key)
+		if err != nil {
+			return err
+		}
+		q, args = `UPDATE message_claims SET claimed_by = '', lease_until = NULL WHERE mailbox = $1 AND uidvalidity = $2 AND uid = $3
+			AND claimed_by = $4 AND claim_token = $5`, []any{mk.Mailbox, int64(mk.UIDValidity), int64(mk.UID), c.Owner, c.Token}
+	case "receipt":
+		q, args = `UPDATE outbox SET status = 'queued', claimed_by = '', lease_until = NULL, updated = $4
+			WHERE id = $1 AND status = 'sending' AND claimed_by = $2 AND claim_token = $3`, []any{c.Key, c.Owner, c.Token, now}
+	default:
+		return fmt.Errorf("state: claim of unknown kind %q", c.Kind)
+	}
+	tag, err := s.pool.Exec(ctx, q, args...)
+	if err != nil {
+		return classify(fmt.Errorf("pgstate: release claim: %w", err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("%s %s: %w", c.Kind, c.Key, state.ErrLostClaim)
 	}
 	return nil
 }

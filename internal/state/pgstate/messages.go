@@ -5,152 +5,93 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/fhi/sysvak-import/internal/state"
 )
 
-// Message is the ledger row of one message taken from a mailbox.
-type Message struct {
-	Mailbox     string
-	UIDValidity uint32
-	UID         uint32
-	MessageID   string
-	Recorded    time.Time
-	Folder      string
-	FileIDs     []string
-	Resent      []string
-	Skipped     json.RawMessage
-	Moved       bool
-}
-
-const messageColumns = "mailbox, uidvalidity, uid, message_id, recorded, folder, file_ids, resent, skipped, moved"
-
-func scanMessage(row pgx.Row) (Message, error) {
-	var m Message
-	var uv, uid int64
-	err := row.Scan(&m.Mailbox, &uv, &uid, &m.MessageID, &m.Recorded, &m.Folder, &m.FileIDs, &m.Resent, &m.Skipped, &m.Moved)
-	m.UIDValidity, m.UID = uint32(uv), uint32(uid)
-	return m, err
-}
-
-func upsertMessage(ctx context.Context, tx pgx.Tx, m Message) error {
-	if len(m.Skipped) == 0 {
-		m.Skipped = json.RawMessage("[]")
+// recordMessage stores (or replaces) a message and raises the mailbox's last UID.
+func (s *Store) recordMessage(ctx context.Context, tx pgx.Tx, msg *state.Message, now time.Time) error {
+	if msg.Recorded.IsZero() {
+		msg.Recorded = now.UTC()
 	}
-	if m.FileIDs == nil {
-		m.FileIDs = []string{}
+	data, err := json.Marshal(msg)
+	if err != nil {
+		return fmt.Errorf("pgstate: encode message: %w", err)
 	}
-	if m.Resent == nil {
-		m.Resent = []string{}
-	}
-	_, err := tx.Exec(ctx, `INSERT INTO messages (mailbox, uidvalidity, uid, message_id, folder, file_ids, resent, skipped, moved)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-		ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE SET message_id = excluded.message_id, folder = excluded.folder,
-			file_ids = excluded.file_ids, resent = excluded.resent, skipped = excluded.skipped,
-			moved = messages.moved OR excluded.moved`,
-		m.Mailbox, int64(m.UIDValidity), int64(m.UID), m.MessageID, m.Folder, m.FileIDs, m.Resent, m.Skipped, m.Moved)
+	_, err = tx.Exec(ctx, `INSERT INTO messages (mailbox, uidvalidity, uid, message_id, moved, data) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE SET message_id = excluded.message_id,
+			moved = messages.moved OR excluded.moved, data = excluded.data`,
+		msg.Mailbox, int64(msg.UIDValidity), int64(msg.UID), msg.MessageID, msg.Moved, data)
 	if err != nil {
 		return fmt.Errorf("pgstate: record message: %w", err)
+	}
+	// The last UID only grows (several pollers may finish out of order); a new UIDVALIDITY
+	// starts again.
+	_, err = tx.Exec(ctx, `INSERT INTO mailboxes (mailbox, uidvalidity, last_uid) VALUES ($1, $2, $3)
+		ON CONFLICT (mailbox) DO UPDATE SET last_uid = CASE WHEN mailboxes.uidvalidity = excluded.uidvalidity
+			THEN greatest(mailboxes.last_uid, excluded.last_uid) ELSE excluded.last_uid END, uidvalidity = excluded.uidvalidity`,
+		msg.Mailbox, int64(msg.UIDValidity), int64(msg.UID))
+	if err != nil {
+		return fmt.Errorf("pgstate: mailbox state: %w", err)
 	}
 	return nil
 }
 
-// RecordMessage records (or updates) a message's ledger row.
-func (s *Store) RecordMessage(ctx context.Context, m Message) error {
-	return s.tx(ctx, func(tx pgx.Tx) error { return upsertMessage(ctx, tx, m) })
+// RecordMessage implements state.Messages.
+func (s *Store) RecordMessage(ctx context.Context, msg *state.Message) error {
+	now := s.now()
+	return s.tx(ctx, func(tx pgx.Tx) error { return s.recordMessage(ctx, tx, msg, now) })
 }
 
-// NewFile is a file to spool together with the message that carried it.
-type NewFile struct {
-	File File
-	Data []byte
-}
-
-// SpoolResult says which files were new and which were already spooled.
-type SpoolResult struct {
-	New    []string
-	Resent []string
-}
-
-// SpoolMessage stores a message's files, its ledger row and the mailbox's last UID in one
-// transaction: a file id already there is not stored again; addArrival (may be nil) is called
-// with its arrivals (JSON) and returns the new arrivals, or nil to leave them as they are (the
-// same delivery seen again).
-func (s *Store) SpoolMessage(ctx context.Context, files []NewFile, m *Message, addArrival func(fileID string, arrivals json.RawMessage) json.RawMessage) (SpoolResult, error) {
-	var res SpoolResult
-	err := s.tx(ctx, func(tx pgx.Tx) error {
-		res = SpoolResult{}
-		for _, nf := range files {
-			ok, err := insertFile(ctx, tx, nf.File, nf.Data)
-			if err != nil {
-				return err
-			}
-			if ok {
-				res.New = append(res.New, nf.File.FileID)
-				continue
-			}
-			res.Resent = append(res.Resent, nf.File.FileID)
-			if addArrival == nil {
-				continue
-			}
-			var arr json.RawMessage
-			if err := tx.QueryRow(ctx, "SELECT arrivals FROM files WHERE file_id = $1 FOR UPDATE", nf.File.FileID).Scan(&arr); err != nil {
-				return fmt.Errorf("pgstate: read arrivals: %w", err)
-			}
-			if next := addArrival(nf.File.FileID, arr); next != nil {
-				if _, err := tx.Exec(ctx, "UPDATE files SET arrivals = $2, updated = now() WHERE file_id = $1", nf.File.FileID, next); err != nil {
-					return fmt.Errorf("pgstate: record arrival: %w", err)
-				}
-			}
-		}
-		if m == nil {
-			return nil
-		}
-		m.FileIDs, m.Resent = res.New, res.Resent
-		if err := upsertMessage(ctx, tx, *m); err != nil {
-			return err
-		}
-		return setLastUID(ctx, tx, m.Mailbox, m.UIDValidity, m.UID)
-	})
-	return res, err
-}
-
-// GetMessage returns a message's ledger row.
-func (s *Store) GetMessage(ctx context.Context, mailbox string, uidValidity, uid uint32) (Message, bool, error) {
-	m, err := scanMessage(s.pool.QueryRow(ctx, "SELECT "+messageColumns+" FROM messages WHERE mailbox = $1 AND uidvalidity = $2 AND uid = $3",
-		mailbox, int64(uidValidity), int64(uid)))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Message{}, false, nil
-	}
+func (s *Store) queryMessages(ctx context.Context, where string, args ...any) ([]state.Message, error) {
+	rows, err := s.pool.Query(ctx, "SELECT data, moved FROM messages WHERE "+where+" ORDER BY mailbox, uidvalidity, uid", args...)
 	if err != nil {
-		return Message{}, false, classify(fmt.Errorf("pgstate: read message: %w", err))
-	}
-	return m, true, nil
-}
-
-// Messages returns messages: all of the mailbox (every mailbox when ""), or only those with the
-// given Message-ID, or only those recorded but not moved.
-func (s *Store) Messages(ctx context.Context, mailbox, messageID string, unmovedOnly bool) ([]Message, error) {
-	rows, err := s.pool.Query(ctx, "SELECT "+messageColumns+` FROM messages
-		WHERE ($1 = '' OR mailbox = $1) AND ($2 = '' OR message_id = $2) AND (NOT $3 OR NOT moved)
-		ORDER BY mailbox, uidvalidity, uid`, mailbox, messageID, unmovedOnly)
-	if err != nil {
-		return nil, classify(fmt.Errorf("pgstate: list messages: %w", err))
+		return nil, classify(fmt.Errorf("pgstate: read messages: %w", err))
 	}
 	defer rows.Close()
-	var out []Message
+	var out []state.Message
 	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, classify(fmt.Errorf("pgstate: list messages: %w", err))
+		var data []byte
+		var m state.Message
+		if err := rows.Scan(&data, &m.Moved); err != nil {
+			return nil, classify(fmt.Errorf("pgstate: read messages: %w", err))
 		}
+		moved := m.Moved
+		if err := json.Unmarshal(data, &m); err != nil {
+			return nil, fmt.Errorf("pgstate: decode message: %w", err)
+		}
+		m.Moved = moved
 		out = append(out, m)
 	}
 	return out, classify(rows.Err())
 }
 
-// MarkMoved records that messages were moved out of the mailbox.
+// Message implements state.Messages.
+func (s *Store) Message(ctx context.Context, k state.MessageKey) (state.Message, error) {
+	ms, err := s.queryMessages(ctx, "mailbox = $1 AND uidvalidity = $2 AND uid = $3", k.Mailbox, int64(k.UIDValidity), int64(k.UID))
+	if err != nil {
+		return state.Message{}, err
+	}
+	if len(ms) == 0 {
+		return state.Message{}, notFound("message")
+	}
+	return ms[0], nil
+}
+
+// MessagesByID implements state.Messages.
+func (s *Store) MessagesByID(ctx context.Context, messageID string) ([]state.Message, error) {
+	if messageID == "" {
+		return nil, nil
+	}
+	return s.queryMessages(ctx, "message_id = $1", messageID)
+}
+
+// MarkMoved implements state.Messages.
 func (s *Store) MarkMoved(ctx context.Context, mailbox string, uidValidity uint32, uids ...uint32) error {
 	u := make([]int64, len(uids))
 	for i := range uids {
@@ -161,81 +102,68 @@ func (s *Store) MarkMoved(ctx context.Context, mailbox string, uidValidity uint3
 	return classify(err)
 }
 
-// MailboxState returns what the pollers remember about a mailbox (zeros when nothing).
-func (s *Store) MailboxState(ctx context.Context, mailbox string) (uidValidity, lastUID uint32, err error) {
-	var uv, last int64
-	err = s.pool.QueryRow(ctx, "SELECT uidvalidity, last_uid FROM mailboxes WHERE mailbox = $1", mailbox).Scan(&uv, &last)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, 0, nil
-	}
-	return uint32(uv), uint32(last), classify(err)
+// PendingMoves implements state.Messages.
+func (s *Store) PendingMoves(ctx context.Context, mailbox string, uidValidity uint32) ([]state.Message, error) {
+	return s.queryMessages(ctx, "mailbox = $1 AND uidvalidity = $2 AND NOT moved", mailbox, int64(uidValidity))
 }
 
-// SetMailboxState sets a mailbox's UIDVALIDITY and last UID.
-func (s *Store) SetMailboxState(ctx context.Context, mailbox string, uidValidity, lastUID uint32) error {
+// MailboxState implements state.Messages.
+func (s *Store) MailboxState(ctx context.Context, mailbox string) (state.MailboxState, error) {
+	var uv, last int64
+	err := s.pool.QueryRow(ctx, "SELECT uidvalidity, last_uid FROM mailboxes WHERE mailbox = $1", mailbox).Scan(&uv, &last)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return state.MailboxState{}, nil
+	}
+	if err != nil {
+		return state.MailboxState{}, classify(fmt.Errorf("pgstate: mailbox state: %w", err))
+	}
+	return state.MailboxState{UIDValidity: uint32(uv), LastUID: uint32(last)}, nil
+}
+
+// SetMailboxState implements state.Messages.
+func (s *Store) SetMailboxState(ctx context.Context, mailbox string, st state.MailboxState) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO mailboxes (mailbox, uidvalidity, last_uid) VALUES ($1, $2, $3)
 		ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid`,
-		mailbox, int64(uidValidity), int64(lastUID))
+		mailbox, int64(st.UIDValidity), int64(st.LastUID))
 	return classify(err)
 }
 
-// setLastUID raises the mailbox's last UID (never lowers it: two pollers may finish out of order).
-func setLastUID(ctx context.Context, tx pgx.Tx, mailbox string, uidValidity, uid uint32) error {
-	_, err := tx.Exec(ctx, `INSERT INTO mailboxes (mailbox, uidvalidity, last_uid) VALUES ($1, $2, $3)
-		ON CONFLICT (mailbox) DO UPDATE SET last_uid = greatest(mailboxes.last_uid, excluded.last_uid)
-		WHERE mailboxes.uidvalidity = excluded.uidvalidity`, mailbox, int64(uidValidity), int64(uid))
+// messageKeyString is the Key of a message claim: UIDVALIDITY, UID and mailbox name.
+func messageKeyString(k state.MessageKey) string {
+	return fmt.Sprintf("%d/%d/%s", k.UIDValidity, k.UID, k.Mailbox)
+}
+
+func parseMessageKey(s string) (state.MessageKey, error) {
+	parts := strings.SplitN(s, "/", 3)
+	if len(parts) != 3 {
+		return state.MessageKey{}, fmt.Errorf("pgstate: malformed message claim key")
+	}
+	uv, err1 := strconv.ParseUint(parts[0], 10, 32)
+	uid, err2 := strconv.ParseUint(parts[1], 10, 32)
+	if err1 != nil || err2 != nil {
+		return state.MessageKey{}, fmt.Errorf("pgstate: malformed message claim key")
+	}
+	return state.MessageKey{Mailbox: parts[2], UIDValidity: uint32(uv), UID: uint32(uid)}, nil
+}
+
+// ClaimMessage implements state.Messages: one row per message in message_claims, taken when free
+// or expired, in one statement (INSERT ... ON CONFLICT DO UPDATE ... WHERE: the row lock makes two
+// pollers' claims of one message serialise, and the loser's WHERE is false).
+func (s *Store) ClaimMessage(ctx context.Context, k state.MessageKey, owner string, lease time.Duration) (state.Claim, error) {
+	now := s.now()
+	until := now.Add(lease).UTC()
+	var token int64
+	err := s.pool.QueryRow(ctx, `INSERT INTO message_claims AS m (mailbox, uidvalidity, uid, claimed_by, claim_token, lease_until)
+		VALUES ($1, $2, $3, $4, 1, $5)
+		ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE SET claimed_by = excluded.claimed_by,
+			claim_token = m.claim_token + 1, lease_until = excluded.lease_until
+		WHERE m.claimed_by = '' OR m.lease_until IS NULL OR m.lease_until <= $6
+		RETURNING claim_token`, k.Mailbox, int64(k.UIDValidity), int64(k.UID), owner, until, now).Scan(&token)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return state.Claim{}, fmt.Errorf("message: %w", state.ErrClaimed)
+	}
 	if err != nil {
-		return fmt.Errorf("pgstate: mailbox state: %w", err)
+		return state.Claim{}, classify(fmt.Errorf("pgstate: claim message: %w", err))
 	}
-	return nil
-}
-
-// ErrMailboxBusy is returned by LockMailbox when another process polls the mailbox.
-var ErrMailboxBusy = errors.New("pgstate: another process is polling this mailbox")
-
-// MailboxLock is a held leader lock on one mailbox: a session advisory lock on its own connection
-// (outside the pool), so it goes away with the process (SIGKILL closes the connection, and
-// PostgreSQL releases the lock at once) or with the connection (a database restart).
-type MailboxLock struct {
-	conn *pgx.Conn
-	key  string
-}
-
-// LockMailbox takes the leader lock of a mailbox without waiting (ErrMailboxBusy when another
-// process holds it).
-func (s *Store) LockMailbox(ctx context.Context, mailbox string) (*MailboxLock, error) {
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
-	if err != nil {
-		return nil, classify(fmt.Errorf("pgstate: mailbox lock: %w", err))
-	}
-	key := "sysvak-import mailbox " + mailbox
-	var ok bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", key).Scan(&ok); err != nil {
-		_ = conn.Close(ctx)
-		return nil, classify(fmt.Errorf("pgstate: mailbox lock: %w", err))
-	}
-	if !ok {
-		_ = conn.Close(ctx)
-		return nil, ErrMailboxBusy
-	}
-	return &MailboxLock{conn: conn, key: key}, nil
-}
-
-// Held checks that the lock's connection is still alive (after a database restart it is not, and
-// the lock is gone).
-func (l *MailboxLock) Held(ctx context.Context) bool {
-	if l == nil || l.conn == nil {
-		return false
-	}
-	return l.conn.Ping(ctx) == nil
-}
-
-// Unlock releases the lock by closing its connection. Safe to call more than once.
-func (l *MailboxLock) Unlock(ctx context.Context) error {
-	if l == nil || l.conn == nil {
-		return nil
-	}
-	err := l.conn.Close(ctx)
-	l.conn = nil
-	return err
+	return state.Claim{Kind: "message", Key: messageKeyString(k), Owner: owner, Token: token, Expires: until}, nil
 }

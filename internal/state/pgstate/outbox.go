@@ -2,93 +2,161 @@ package pgstate
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/fhi/sysvak-import/internal/state"
 )
 
-// Receipt is one queued receipt (SPEC 10). MessageID is stable, so that it is queued once.
-type Receipt struct {
-	ID          int64
-	MessageID   string
-	FileID      string
-	Kind        string
-	Payload     json.RawMessage
-	Attempts    int
-	NextAttempt time.Time
-	LastError   string
-	Sent        bool
+const receiptColumns = `id, file_id, kind, recipient, in_reply_to, payload, status, attempts, next_attempt, last_error,
+	created, updated, claimed_by, claim_token, lease_until`
+
+func scanReceipt(row pgx.Row) (state.Receipt, error) {
+	var r state.Receipt
+	var status string
+	var lease *time.Time
+	err := row.Scan(&r.ID, &r.FileID, &r.Kind, &r.To, &r.InReplyTo, &r.Payload, &status, &r.Attempts, &r.NextAttempt,
+		&r.LastError, &r.Created, &r.Updated, &r.Claim.Owner, &r.Claim.Token, &lease)
+	r.Status = state.ReceiptStatus(status)
+	r.NextAttempt, r.Created, r.Updated = r.NextAttempt.UTC(), r.Created.UTC(), r.Updated.UTC()
+	if r.Claim.Owner != "" {
+		r.Claim.Kind, r.Claim.Key = "receipt", r.ID
+		if lease != nil {
+			r.Claim.Expires = lease.UTC()
+		}
+	}
+	return r, err
 }
 
-func queueReceipts(ctx context.Context, tx pgx.Tx, rs []Receipt) error {
+// enqueue queues receipts not already known by ID (inside tx).
+func enqueue(ctx context.Context, tx pgx.Tx, rs []state.Receipt, now time.Time) error {
 	for _, r := range rs {
-		if len(r.Payload) == 0 {
-			r.Payload = json.RawMessage("{}")
+		if r.ID == "" {
+			return fmt.Errorf("state: a receipt needs an ID")
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO outbox (message_id, file_id, kind, payload) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (message_id) DO NOTHING`, r.MessageID, r.FileID, r.Kind, r.Payload); err != nil {
+		next := r.NextAttempt
+		if next.IsZero() {
+			next = now
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO outbox (id, file_id, kind, recipient, in_reply_to, payload, status, next_attempt, created, updated)
+			VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7, $8, $8) ON CONFLICT (id) DO NOTHING`,
+			r.ID, r.FileID, r.Kind, r.To, r.InReplyTo, r.Payload, next, now); err != nil {
 			return fmt.Errorf("pgstate: queue receipt: %w", err)
 		}
 	}
 	return nil
 }
 
-// QueueReceipts queues receipts outside a file outcome (a rejected message).
-func (s *Store) QueueReceipts(ctx context.Context, rs []Receipt) error {
-	return s.tx(ctx, func(tx pgx.Tx) error { return queueReceipts(ctx, tx, rs) })
+// EnqueueReceipts implements state.Outbox.
+func (s *Store) EnqueueReceipts(ctx context.Context, rs []state.Receipt) error {
+	now := s.now()
+	return s.tx(ctx, func(tx pgx.Tx) error { return enqueue(ctx, tx, rs, now) })
 }
 
-// ClaimDueReceipt claims the next unsent receipt whose time has come (SKIP LOCKED, with a lease).
-func (s *Store) ClaimDueReceipt(ctx context.Context) (Receipt, bool, error) {
-	var r Receipt
-	err := s.pool.QueryRow(ctx, `WITH c AS (
-			SELECT id AS cid FROM outbox
-			WHERE sent_at IS NULL AND next_attempt <= now() AND (claimed_by IS NULL OR lease_until < now())
-			ORDER BY next_attempt, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-		UPDATE outbox SET claimed_by = $1, lease_until = now() + $2::interval, attempts = outbox.attempts + 1
-		FROM c WHERE outbox.id = c.cid
-		RETURNING id, message_id, file_id, kind, payload, attempts, next_attempt, last_error`, s.owner, s.lease).
-		Scan(&r.ID, &r.MessageID, &r.FileID, &r.Kind, &r.Payload, &r.Attempts, &r.NextAttempt, &r.LastError)
+// ClaimDueReceipts implements state.Outbox: FOR UPDATE SKIP LOCKED, so concurrent senders take
+// different receipts.
+func (s *Store) ClaimDueReceipts(ctx context.Context, owner string, limit int, lease time.Duration) ([]state.Receipt, error) {
+	now := s.now()
+	lim := any(nil)
+	if limit > 0 {
+		lim = limit
+	}
+	rows, err := s.pool.Query(ctx, `WITH due AS (
+			SELECT id AS due_id FROM outbox
+			WHERE (status = 'queued' AND next_attempt <= $1) OR (status = 'sending' AND (lease_until IS NULL OR lease_until <= $1))
+			ORDER BY created, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+		UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated = $1, claimed_by = $3,
+			claim_token = claim_token + 1, lease_until = $4
+		FROM due WHERE outbox.id = due.due_id
+		RETURNING `+receiptColumns, now, lim, owner, now.Add(lease))
+	if err != nil {
+		return nil, classify(fmt.Errorf("pgstate: claim receipts: %w", err))
+	}
+	defer rows.Close()
+	var out []state.Receipt
+	for rows.Next() {
+		r, err := scanReceipt(rows)
+		if err != nil {
+			return nil, classify(fmt.Errorf("pgstate: claim receipts: %w", err))
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(fmt.Errorf("pgstate: claim receipts: %w", err))
+	}
+	sortReceipts(out)
+	return out, nil
+}
+
+func sortReceipts(rs []state.Receipt) {
+	for i := 1; i < len(rs); i++ {
+		for j := i; j > 0 && (rs[j].Created.Before(rs[j-1].Created) || rs[j].Created.Equal(rs[j-1].Created) && rs[j].ID < rs[j-1].ID); j-- {
+			rs[j], rs[j-1] = rs[j-1], rs[j]
+		}
+	}
+}
+
+// finishReceipt changes a receipt still held under claim c.
+func (s *Store) finishReceipt(ctx context.Context, c state.Claim, status state.ReceiptStatus, next *time.Time, lastError *string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE outbox SET status = $4, next_attempt = coalesce($5, next_attempt),
+		last_error = coalesce($6, last_error), updated = $7, claimed_by = '', lease_until = NULL
+		WHERE id = $1 AND status = 'sending' AND claimed_by = $2 AND claim_token = $3`,
+		c.Key, c.Owner, c.Token, string(status), next, lastError, s.now())
+	if err != nil {
+		return classify(fmt.Errorf("pgstate: update receipt: %w", err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("receipt %s: %w", c.Key, state.ErrLostClaim)
+	}
+	return nil
+}
+
+// MarkReceiptSent implements state.Outbox.
+func (s *Store) MarkReceiptSent(ctx context.Context, c state.Claim) error {
+	return s.finishReceipt(ctx, c, state.ReceiptSent, nil, nil)
+}
+
+// RetryReceipt implements state.Outbox.
+func (s *Store) RetryReceipt(ctx context.Context, c state.Claim, next time.Time, lastError string) error {
+	return s.finishReceipt(ctx, c, state.ReceiptQueued, &next, &lastError)
+}
+
+// GiveUpReceipt implements state.Outbox.
+func (s *Store) GiveUpReceipt(ctx context.Context, c state.Claim, lastError string) error {
+	return s.finishReceipt(ctx, c, state.ReceiptFailed, nil, &lastError)
+}
+
+// Receipt implements state.Outbox.
+func (s *Store) Receipt(ctx context.Context, id string) (state.Receipt, error) {
+	r, err := scanReceipt(s.pool.QueryRow(ctx, "SELECT "+receiptColumns+" FROM outbox WHERE id = $1", id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Receipt{}, false, nil
+		return state.Receipt{}, notFound("receipt " + id)
 	}
 	if err != nil {
-		return Receipt{}, false, classify(fmt.Errorf("pgstate: claim receipt: %w", err))
+		return state.Receipt{}, classify(fmt.Errorf("pgstate: read receipt: %w", err))
 	}
-	return r, true, nil
+	return r, nil
 }
 
-// ReceiptSent records that a receipt was sent; it is never sent again.
-func (s *Store) ReceiptSent(ctx context.Context, id int64) error {
-	_, err := s.pool.Exec(ctx, "UPDATE outbox SET sent_at = now(), claimed_by = NULL, lease_until = NULL WHERE id = $1", id)
-	return classify(err)
-}
-
-// ReceiptFailed schedules another attempt after backoff, with the error code (never a secret).
-func (s *Store) ReceiptFailed(ctx context.Context, id int64, backoff time.Duration, code string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE outbox SET next_attempt = now() + $2::interval, last_error = $3,
-		claimed_by = NULL, lease_until = NULL WHERE id = $1`, id, backoff, code)
-	return classify(err)
-}
-
-// ListReceipts returns the outbox, oldest first (pending only when unsentOnly).
-func (s *Store) ListReceipts(ctx context.Context, unsentOnly bool) ([]Receipt, error) {
-	q := "SELECT id, message_id, file_id, kind, payload, attempts, next_attempt, last_error, sent_at IS NOT NULL FROM outbox"
-	if unsentOnly {
-		q += " WHERE sent_at IS NULL"
+// ListReceipts implements state.Outbox.
+func (s *Store) ListReceipts(ctx context.Context, status ...state.ReceiptStatus) ([]state.Receipt, error) {
+	sts := make([]string, len(status))
+	for i, st := range status {
+		sts[i] = string(st)
 	}
-	rows, err := s.pool.Query(ctx, q+" ORDER BY id")
+	rows, err := s.pool.Query(ctx, "SELECT "+receiptColumns+` FROM outbox WHERE cardinality($1::text[]) = 0 OR status = ANY($1)
+		ORDER BY created, id`, sts)
 	if err != nil {
 		return nil, classify(fmt.Errorf("pgstate: list receipts: %w", err))
 	}
 	defer rows.Close()
-	var out []Receipt
+	var out []state.Receipt
 	for rows.Next() {
-		var r Receipt
-		if err := rows.Scan(&r.ID, &r.MessageID, &r.FileID, &r.Kind, &r.Payload, &r.Attempts, &r.NextAttempt, &r.LastError, &r.Sent); err != nil {
+		r, err := scanReceipt(rows)
+		if err != nil {
 			return nil, classify(fmt.Errorf("pgstate: list receipts: %w", err))
 		}
 		out = append(out, r)

@@ -8,45 +8,57 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/fhi/sysvak-import/internal/state"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// DefaultLease is how long a claim lasts without a heartbeat. A worker extends it every third of
-// it while it works; a claim whose worker died is taken over after at most this long (SPEC 8:
-// within one minute).
-const DefaultLease = 30 * time.Second
-
 // ErrUnavailable wraps errors that mean the database cannot be reached (down, restarting,
 // refusing connections): an operational failure (exit 4), worth retrying later.
 var ErrUnavailable = errors.New("pgstate: the PostgreSQL state is unavailable")
 
-// ErrLostClaim is returned when a worker's claim on a file or message was taken over (its lease ran
-// out) before it finished: its work is rolled back and the new owner does it.
-var ErrLostClaim = errors.New("pgstate: the claim was taken over by another process")
+// ErrLedgerConflict is returned (wrapped together with state.ErrLostClaim) by RecordOutcome when
+// another file registered some of the file's keys after its ledger view was taken: nothing is
+// recorded, the claim is released, and the file is processed again with a fresh view (its
+// rows then become ledger duplicates).
+var ErrLedgerConflict = errors.New("pgstate: keys of the file were registered by another file meanwhile")
 
 // Options tune Open.
 type Options struct {
-	// Owner names this process in claims (default host:pid:random).
-	Owner string
-	// Lease is the claim lease (default DefaultLease).
-	Lease time.Duration
-	// MaxConns bounds the connection pool (default 4).
+	// Now is the clock for claims, leases and recorded times (default time.Now). Processes sharing
+	// a state compare leases across hosts, so hosts keep their clocks in sync (NTP).
+	Now func() time.Time
+	// PasswordDir is the password drop-box folder (SPEC 8: --password-dir; passwords are never
+	// stored in the database). Default: TempDir's sibling "passwords" under a per-process folder.
+	PasswordDir string
+	// TempDir is where incoming attachments and opened spool copies are written (default a new
+	// 0700 folder under the system temp folder, removed by Close).
+	TempDir string
+	// MaxConns bounds the connection pool (default 8).
 	MaxConns int32
 }
 
-// Store is an open PostgreSQL state.
+// Store is an open PostgreSQL state. It implements state.Store.
 type Store struct {
-	pool  *pgxpool.Pool
-	owner string
-	lease time.Duration
-	mac   []byte
+	pool    *pgxpool.Pool
+	now     func() time.Time
+	mac     []byte
+	tempDir string
+	ownTemp string // removed by Close
+	pwDir   string
+	cache   ledgerCache
+
+	importedMAC []byte // set by Import's header
 }
+
+var _ state.Store = (*Store)(nil)
 
 // IsURL reports whether a --state value names a PostgreSQL database rather than a folder.
 func IsURL(s string) bool {
@@ -62,29 +74,62 @@ func Open(ctx context.Context, url string, o Options) (*Store, error) {
 		// pgx redacts the password in parse errors; add nothing of the URL.
 		return nil, fmt.Errorf("pgstate: the --state URL is not valid: %w", err)
 	}
+	cfg.MaxConns = 8
 	if o.MaxConns > 0 {
 		cfg.MaxConns = o.MaxConns
-	} else {
-		cfg.MaxConns = 4
 	}
-	cfg.ConnConfig.ConnectTimeout = 10 * time.Second
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = 10 * time.Second
+	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = "sysvak-import"
-	if o.Owner == "" {
-		o.Owner = defaultOwner()
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	if o.Lease <= 0 {
-		o.Lease = DefaultLease
+	s := &Store{now: o.Now, tempDir: o.TempDir, pwDir: o.PasswordDir}
+	if err := s.makeDirs(); err != nil {
+		return nil, err
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
+		s.removeTemp()
 		return nil, classify(fmt.Errorf("pgstate: connect: %w", err))
 	}
-	s := &Store{pool: pool, owner: o.Owner, lease: o.Lease}
+	s.pool = pool
 	if err := s.init(ctx); err != nil {
 		pool.Close()
+		s.removeTemp()
 		return nil, err
 	}
 	return s, nil
+}
+
+func (s *Store) makeDirs() error {
+	if s.tempDir == "" || s.pwDir == "" {
+		d, err := os.MkdirTemp("", "sysvak-pgstate-")
+		if err != nil {
+			return fmt.Errorf("pgstate: temp folder: %w", err)
+		}
+		s.ownTemp = d
+		if s.tempDir == "" {
+			s.tempDir = filepath.Join(d, "incoming")
+		}
+		if s.pwDir == "" {
+			s.pwDir = filepath.Join(d, "passwords")
+		}
+	}
+	for _, d := range []string{s.tempDir, s.pwDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			s.removeTemp()
+			return fmt.Errorf("pgstate: create %s: %w", filepath.Base(d), err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) removeTemp() {
+	if s.ownTemp != "" {
+		os.RemoveAll(s.ownTemp)
+	}
 }
 
 func (s *Store) init(ctx context.Context) error {
@@ -111,30 +156,18 @@ func (s *Store) init(ctx context.Context) error {
 	return nil
 }
 
-func defaultOwner() string {
-	host, _ := os.Hostname()
-	b := make([]byte, 3)
-	_, _ = rand.Read(b)
-	return fmt.Sprintf("%s:%d:%x", host, os.Getpid(), b)
-}
-
-// Close closes the pool. Claims still held run out after their lease.
+// Close closes the pool and removes the store's own temp folder. Claims still held expire.
 func (s *Store) Close() error {
 	s.pool.Close()
+	s.removeTemp()
 	return nil
 }
 
-// Owner is this process's name in claims.
-func (s *Store) Owner() string { return s.owner }
-
-// Lease is the claim lease.
-func (s *Store) Lease() time.Duration { return s.lease }
-
-// LedgerMAC is the ledger's HMAC key.
-func (s *Store) LedgerMAC() []byte { return s.mac }
-
-// Pool is the connection pool (for `state check` and the tests).
+// Pool is the connection pool (for `state check`, `state import` and the tests).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// PasswordDir is the password drop-box folder.
+func (s *Store) PasswordDir() string { return s.pwDir }
 
 // classify marks errors that mean "the database is not there" with ErrUnavailable.
 func classify(err error) error {

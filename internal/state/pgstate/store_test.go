@@ -2,22 +2,24 @@ package pgstate
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/fhi/sysvak-import/internal/state"
 )
 
-func openTest(t *testing.T, dsn string, o Options) *Store {
+func openTest(t *testing.T, dsn string) *Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := Open(ctx, dsn, o)
+	s, err := Open(ctx, dsn, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,37 +27,43 @@ func openTest(t *testing.T, dsn string, o Options) *Store {
 	return s
 }
 
-func testFile(i int) (File, []byte) {
-	data := []byte(fmt.Sprintf("file %d", i))
-	sum := sha256.Sum256(data)
-	h := hex.EncodeToString(sum[:])
-	return File{FileID: h[:16], SHA256: h, FileName: fmt.Sprintf("f%d.xlsx", i), Size: int64(len(data)),
-		Received: time.Now().UTC(), Status: "new"}, data
-}
-
-func key(i int) Key {
-	var k Key
+func lkey(i int) state.LedgerKey {
+	var k state.LedgerKey
 	binary.BigEndian.PutUint64(k[8:], uint64(i))
 	return k
 }
 
-// Two processes open one database: they share the ledger key; a wrong password fails without
-// showing the password; an unreachable server is ErrUnavailable.
+// addLocal adds a file known by path only and claims it.
+func addAndClaim(t *testing.T, s *Store, i int, owner string) (string, state.Claim) {
+	t.Helper()
+	ctx := context.Background()
+	sha := fmt.Sprintf("%016x%048d", 0xa000+i, 0)
+	res, err := s.AddFiles(ctx, []state.Incoming{{SHA256: sha, Size: 1, FileName: "f.xlsx"}}, state.Arrival{Path: fmt.Sprintf("/f%d", i)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.New[0].ID
+	_, c, err := s.ClaimFile(ctx, id, owner, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id, c
+}
+
+// Two processes share the ledger key; a wrong password fails without showing it; an unreachable
+// server is ErrUnavailable, and its error holds no password either.
 func TestOpenSharesLedgerKeyAndHidesPassword(t *testing.T) {
 	dsn := pg.Database(t)
-	a := openTest(t, dsn, Options{})
-	b := openTest(t, dsn, Options{})
-	if string(a.LedgerMAC()) != string(b.LedgerMAC()) || len(a.LedgerMAC()) != 32 {
+	a, b := openTest(t, dsn), openTest(t, dsn)
+	ka, _ := a.LedgerSecret(context.Background())
+	kb, _ := b.LedgerSecret(context.Background())
+	if string(ka) != string(kb) || len(ka) != 32 {
 		t.Fatal("two processes got different ledger keys")
-	}
-	if a.Owner() == b.Owner() {
-		t.Fatal("two processes got the same owner name")
 	}
 	c := pg.Cluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	bad := strings.Replace(dsn, c.Password(), "Wr0ngPassw0rdXyz", 1)
-	_, err := Open(ctx, bad, Options{})
+	_, err := Open(ctx, strings.Replace(dsn, c.Password(), "Wr0ngPassw0rdXyz", 1), Options{})
 	if err == nil || strings.Contains(err.Error(), "Wr0ngPassw0rdXyz") {
 		t.Fatalf("wrong password: err %v", err)
 	}
@@ -63,232 +71,160 @@ func TestOpenSharesLedgerKeyAndHidesPassword(t *testing.T) {
 	if !errors.Is(err, ErrUnavailable) || strings.Contains(err.Error(), "Secr3tPw") {
 		t.Fatalf("unreachable: err %v", err)
 	}
+	// The libpq environment supplies what the URL leaves out (the password among it).
+	for _, kv := range c.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	db := dsn[strings.LastIndex(dsn, "/")+1 : strings.Index(dsn, "?")]
+	s, err := Open(ctx, "postgres:///"+db, Options{})
+	if err != nil {
+		t.Fatalf("open with PG* variables: %v", err)
+	}
+	s.Close()
 }
 
-// Eight workers claim from 40 files at once: every file is claimed by exactly one of them.
-func TestClaimNextFileTakesEachFileOnce(t *testing.T) {
-	dsn := pg.Database(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	setup := openTest(t, dsn, Options{})
-	for i := range 40 {
-		f, data := testFile(i)
-		if ok, err := setup.InsertFile(ctx, f, data); !ok || err != nil {
-			t.Fatalf("insert %d: %v %v", i, ok, err)
-		}
-	}
-	var mu sync.Mutex
-	claimed := map[string]string{}
-	var wg sync.WaitGroup
-	for w := range 8 {
-		s := openTest(t, dsn, Options{Owner: fmt.Sprintf("w%d", w)})
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				f, ok, err := s.ClaimNextFile(ctx, "new")
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if !ok {
-					return
-				}
-				mu.Lock()
-				if prev, dup := claimed[f.FileID]; dup {
-					t.Errorf("file %s claimed by %s and %s", f.FileID, prev, s.Owner())
-				}
-				claimed[f.FileID] = s.Owner()
-				mu.Unlock()
-				if err := s.Finish(ctx, Outcome{FileID: f.FileID, Status: "accepted", Done: true}); err != nil {
-					t.Error(err)
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if len(claimed) != 40 {
-		t.Fatalf("%d files claimed, want 40", len(claimed))
-	}
-}
-
-// A claim whose worker stopped renewing it is taken over after the lease; the old worker's
-// late Finish is refused (ErrLostClaim) and changes nothing.
-func TestExpiredClaimIsTakenOver(t *testing.T) {
-	dsn := pg.Database(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	dead := openTest(t, dsn, Options{Owner: "dead", Lease: 300 * time.Millisecond})
-	live := openTest(t, dsn, Options{Owner: "live", Lease: time.Minute})
-	f, data := testFile(1)
-	if _, err := dead.InsertFile(ctx, f, data); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok, err := dead.ClaimFile(ctx, f.FileID, "new"); !ok || err != nil {
-		t.Fatalf("claim: %v %v", ok, err)
-	}
-	if _, ok, _ := live.ClaimFile(ctx, f.FileID, "new"); ok {
-		t.Fatal("a live claim was taken over")
-	}
-	time.Sleep(500 * time.Millisecond)
-	if _, ok, err := live.ClaimNextFile(ctx, "new"); !ok || err != nil {
-		t.Fatalf("takeover: %v %v", ok, err)
-	}
-	err := dead.Finish(ctx, Outcome{FileID: f.FileID, Status: "accepted", Done: true, Changes: []Change{{Key: key(1), Row: 2}}})
-	if !errors.Is(err, ErrLostClaim) {
-		t.Fatalf("late finish: %v", err)
-	}
-	if err := dead.ExtendFileClaim(ctx, f.FileID); !errors.Is(err, ErrLostClaim) {
-		t.Fatalf("late extend: %v", err)
-	}
-	if _, found, _ := live.LookupKey(ctx, key(1)); found {
-		t.Fatal("the lost claim's ledger change was committed")
-	}
-	if err := live.Finish(ctx, Outcome{FileID: f.FileID, Status: "accepted", Done: true, Changes: []Change{{Key: key(1), Row: 2}},
-		Records: []Record{{Row: 2, JSON: []byte(`{"row":2}`)}}, Report: []byte(`{"status":"accepted"}`), ReportText: "ok"}); err != nil {
-		t.Fatal(err)
-	}
-	got, _, _ := live.GetFile(ctx, f.FileID)
-	if got.Status != "accepted" || !got.Done || got.ClaimedBy != "" {
-		t.Fatalf("file after finish: %+v", got)
-	}
-}
-
-// Files racing for the same keys: each key ends registered by exactly one file; the loser gets a
-// ConflictError naming exactly the contested keys and commits the rest after dropping them.
+// Files racing for the same keys, each in its own process: every key ends registered by exactly
+// one file. A file whose keys were taken after its view is told so (ErrLostClaim and
+// ErrLedgerConflict, nothing recorded, the claim released) and, processed again with a fresh view,
+// leaves those keys to their owner.
 func TestKeysRegisteredOnceUnderRace(t *testing.T) {
 	dsn := pg.Database(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	const files, keys = 6, 300
-	stores := make([]*Store, files)
+	var wg sync.WaitGroup
+	registered := make([]map[state.LedgerKey]bool, files)
 	ids := make([]string, files)
 	for i := range files {
-		stores[i] = openTest(t, dsn, Options{Owner: fmt.Sprintf("p%d", i)})
-		f, data := testFile(100 + i)
-		ids[i] = f.FileID
-		if _, err := stores[i].InsertFile(ctx, f, data); err != nil {
-			t.Fatal(err)
-		}
-		if _, ok, err := stores[i].ClaimFile(ctx, f.FileID, "new"); !ok || err != nil {
-			t.Fatal(ok, err)
-		}
-	}
-	var wg sync.WaitGroup
-	registered := make([]map[Key]bool, files)
-	for i := range files {
+		s := openTest(t, dsn)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			changes := make([]Change, 0, keys)
-			for k := range keys { // every file: keys 0..299, in a different order
-				changes = append(changes, Change{Key: key((k*(i+1))%keys + 0), Row: k + 2})
-			}
-			changes = dedupChanges(changes)
-			for attempt := 0; ; attempt++ {
-				err := stores[i].Finish(ctx, Outcome{FileID: ids[i], Status: "accepted", Done: true, Changes: changes})
-				var ce *ConflictError
-				if errors.As(err, &ce) && attempt < 5 {
-					changes = without(changes, ce.Conflicts)
+			id, c := addAndClaim(t, s, i, fmt.Sprintf("p%d", i))
+			ids[i] = id
+			for attempt := 0; attempt < 10; attempt++ {
+				view, err := s.LedgerView(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				var changes []state.LedgerChange
+				for k := range keys {
+					if e, ok := view.Get(lkey(k)); ok && !e.Deleted && e.FileID != id {
+						continue // a ledger duplicate
+					}
+					changes = append(changes, state.LedgerChange{Key: lkey(k), Row: k + 2})
+				}
+				view.Close()
+				err = s.RecordOutcome(ctx, id, state.Outcome{Claim: c, Status: state.StatusProcessed, Changes: changes})
+				if errors.Is(err, ErrLedgerConflict) && errors.Is(err, state.ErrLostClaim) {
+					if _, c, err = s.ClaimFile(ctx, id, c.Owner, time.Minute); err != nil {
+						t.Error(err)
+						return
+					}
 					continue
 				}
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				registered[i] = map[Key]bool{}
-				for _, c := range changes {
-					registered[i][c.Key] = true
+				registered[i] = map[state.LedgerKey]bool{}
+				for _, ch := range changes {
+					registered[i][ch.Key] = true
 				}
 				return
 			}
+			t.Errorf("file %d: no progress after 10 conflicts", i)
 		}()
 	}
 	wg.Wait()
-	owners := map[Key]int{}
+	owners := map[state.LedgerKey]int{}
 	for i := range files {
 		for k := range registered[i] {
 			owners[k]++
 		}
+	}
+	if len(owners) != keys {
+		t.Fatalf("%d keys registered, want %d", len(owners), keys)
 	}
 	for k, n := range owners {
 		if n != 1 {
 			t.Fatalf("key %x registered by %d files", k, n)
 		}
 	}
-	live, _, err := stores[0].LedgerStats(ctx)
-	if err != nil || live != len(owners) {
-		t.Fatalf("ledger has %d live keys, the files registered %d (%v)", live, len(owners), err)
+	s := openTest(t, dsn)
+	live, _, err := s.LedgerStats(ctx)
+	if err != nil || live != keys {
+		t.Fatalf("ledger: %d live keys (%v)", live, err)
 	}
 }
 
-func dedupChanges(cs []Change) []Change {
-	seen := map[Key]bool{}
-	var out []Change
-	for _, c := range cs {
-		if !seen[c.Key] {
-			seen[c.Key] = true
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func without(cs, drop []Change) []Change {
-	d := map[Key]bool{}
-	for _, c := range drop {
-		d[c.Key] = true
-	}
-	var out []Change
-	for _, c := range cs {
-		if !d[c.Key] {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// Only one process holds a mailbox's leader lock; it is free again after Unlock or when the
-// holder's connection goes.
-func TestMailboxLeaderLock(t *testing.T) {
+// The ledger view of one process sees what another process registered (incremental refresh),
+// including a later tombstone of a key it had cached.
+func TestLedgerViewCatchesUp(t *testing.T) {
 	dsn := pg.Database(t)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	a := openTest(t, dsn, Options{})
-	b := openTest(t, dsn, Options{})
-	la, err := a.LockMailbox(ctx, "INBOX")
+	ctx := context.Background()
+	a, b := openTest(t, dsn), openTest(t, dsn)
+	v, err := a.LedgerView(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.LockMailbox(ctx, "INBOX"); !errors.Is(err, ErrMailboxBusy) {
-		t.Fatalf("second lock: %v", err)
+	if _, ok := v.Get(lkey(1)); ok {
+		t.Fatal("key in an empty ledger")
 	}
-	lo, err := b.LockMailbox(ctx, "Other")
-	if err != nil {
-		t.Fatalf("another mailbox: %v", err)
-	}
-	_ = lo.Unlock(ctx)
-	if !la.Held(ctx) {
-		t.Fatal("lock not held")
-	}
-	// The holder's connection is cut (a restarted database, a killed process): the lock is gone.
-	if _, err := b.Pool().Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"); err != nil {
+	id1, c1 := addAndClaim(t, b, 1, "b")
+	if err := b.RecordOutcome(ctx, id1, state.Outcome{Claim: c1, Status: state.StatusProcessed,
+		Changes: []state.LedgerChange{{Key: lkey(1), Row: 2}, {Key: lkey(2), Row: 3}}}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		lb, err := b.LockMailbox(ctx, "INBOX")
-		if err == nil {
-			_ = lb.Unlock(ctx)
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("lock not released with its connection: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	v, _ = a.LedgerView(ctx)
+	if e, ok := v.Get(lkey(2)); !ok || e.FileID != id1 || e.Row != 3 || e.Deleted {
+		t.Fatalf("after b registered: %+v %v", e, ok)
 	}
-	if la.Held(ctx) {
-		t.Fatal("Held after its connection was cut")
+	id2, c2 := addAndClaim(t, b, 2, "b")
+	if err := b.RecordOutcome(ctx, id2, state.Outcome{Claim: c2, Status: state.StatusProcessed,
+		Changes: []state.LedgerChange{{Key: lkey(2), Row: 9, Delete: true}}}); err != nil {
+		t.Fatal(err)
 	}
-	_ = la.Unlock(ctx)
+	v, _ = a.LedgerView(ctx)
+	if e, ok := v.Get(lkey(2)); !ok || e.FileID != id2 || !e.Deleted {
+		t.Fatalf("after b deleted: %+v %v", e, ok)
+	}
+}
+
+// Records and the report are stored with the outcome, from the records file, and replaced (not
+// doubled) when the file's outcome is recorded again.
+func TestRecordsStoredWithOutcome(t *testing.T) {
+	dsn := pg.Database(t)
+	ctx := context.Background()
+	s := openTest(t, dsn)
+	id, c := addAndClaim(t, s, 1, "w")
+	recs := filepath.Join(t.TempDir(), "records.jsonl")
+	lines := `{"file_id":"x","row":2,"person_id":"01010000000"}` + "\n" + `{"file_id":"x","row":5,"person_id":"02020000000"}` + "\n"
+	if err := os.WriteFile(recs, []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := state.Outcome{Claim: c, Status: state.StatusProcessed, RecordsPath: recs, Report: []byte(`{"status":"accepted"}`),
+		Summary: state.Summary{ReportStatus: "accepted"}, Changes: []state.LedgerChange{{Key: lkey(1), Row: 2}, {Key: lkey(2), Row: 5}}}
+	if err := s.RecordOutcome(ctx, id, o); err != nil {
+		t.Fatal(err)
+	}
+	_, c, _ = s.ClaimFile(ctx, id, "w", time.Minute, state.StatusProcessed)
+	o.Claim = c
+	if err := s.RecordOutcome(ctx, id, o); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	var rows string
+	if err := s.Pool().QueryRow(ctx, "SELECT count(*), string_agg(row_no::text, ',' ORDER BY row_no) FROM records WHERE file_id = $1", id).Scan(&n, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 || rows != "2,5" {
+		t.Fatalf("records: %d rows %s", n, rows)
+	}
+	var status string
+	if err := s.Pool().QueryRow(ctx, "SELECT status FROM file_reports WHERE file_id = $1", id).Scan(&status); err != nil || status != "accepted" {
+		t.Fatalf("file_reports: %q %v", status, err)
+	}
 }
