@@ -30,15 +30,18 @@ import (
 
 // Limits bound what one file may cost (SPEC 1.1). Beyond them: file.too_large.
 type Limits struct {
-	MaxFileSize  int64 // bytes as received; default 50 MiB
-	MaxUnzipSize int64 // declared uncompressed size of the workbook's parts; default 1 GiB
-	MaxRows      int   // default 1,048,576 (Excel's own)
-	Decrypt      decrypt.Limits
+	// decrypt.Limits are the limits of the file as received and of its decrypted layers:
+	// MaxFileSize (default 50 MiB), MaxPlainSize, MaxUnzipSize (declared uncompressed size of
+	// the workbook's parts, default 1 GiB) and the key-derivation costs. One structure for
+	// every stage (issue 12: a second copy kept its own default, so --max-file-size above 50
+	// had no effect).
+	decrypt.Limits
+	MaxRows int // default 1,048,576 (Excel's own)
 }
 
 // DefaultLimits returns the limits of SPEC 1.1.
 func DefaultLimits() Limits {
-	return Limits{MaxFileSize: 50 << 20, MaxUnzipSize: 1 << 30, MaxRows: 1 << 20, Decrypt: decrypt.DefaultLimits()}
+	return Limits{Limits: decrypt.DefaultLimits(), MaxRows: 1 << 20}
 }
 
 // Options configure a run. They are the same for every file of the run.
@@ -136,7 +139,11 @@ func classify(err error) *fileError {
 	}
 	var de *decrypt.Error
 	if errors.As(err, &de) {
-		return &fileError{code: de.Code, args: validate.Args{"detail": de.Detail}, detail: de.Detail}
+		args := validate.Args{"detail": de.Detail}
+		if de.What != "" {
+			args["what"] = de.What
+		}
+		return &fileError{code: de.Code, args: args, detail: de.Detail}
 	}
 	var we *workbook.Error
 	if errors.As(err, &we) {
@@ -163,6 +170,7 @@ func Validate(ctx context.Context, in Input, o Options) (*report.Report, error) 
 	if err != nil {
 		return nil, err
 	}
+	rep.Mode = report.ModeValidate
 	return rep, nil
 }
 
@@ -306,7 +314,7 @@ func readRows(ctx context.Context, f io.ReaderAt, size int64, in Input, o Option
 		return &fileError{code: validate.FileTooLarge, args: validate.Args{"limit": fmt.Sprintf("%d MiB", lim.MaxFileSize>>20)},
 			detail: "file over the size limit"}
 	}
-	plain, err := decrypt.Unwrap(ctx, f, size, in.Passwords, lim.Decrypt)
+	plain, err := decrypt.Unwrap(ctx, f, size, in.Passwords, lim.Limits)
 	if err != nil {
 		return err
 	}
@@ -456,7 +464,7 @@ func dedup(fileID string, rec *validate.Record, k ledger.Key, keys *keyTable, sk
 			return nil, true
 		}
 		return []validate.Finding{{Row: rec.Row, Column: validate.ColPersonID.Key(), Code: validate.LedgerDeleteUnknown,
-			Severity: validate.SeverityWarning, Value: validate.MaskID(rec.PersonID)}}, true
+			Severity: validate.SeverityWarning}}, true
 	}
 	if seen && !st.deleted {
 		return []validate.Finding{dupFinding(rec, st, bh)}, false
@@ -464,7 +472,7 @@ func dedup(fileID string, rec *validate.Record, k ledger.Key, keys *keyTable, sk
 	if !seen {
 		if e, ok := sk.lookup(k); ok && !e.Deleted && !e.OwnedBy(fileID) {
 			return []validate.Finding{{Row: rec.Row, Column: validate.ColPersonID.Key(), Code: validate.LedgerDuplicate,
-				Severity: validate.SeverityWarning, Value: validate.MaskID(rec.PersonID),
+				Severity: validate.SeverityWarning,
 				Args: validate.Args{"file": e.FileID, "row": strconv.Itoa(e.Row)}}}, false
 		}
 	}
@@ -478,7 +486,7 @@ func dedup(fileID string, rec *validate.Record, k ledger.Key, keys *keyTable, sk
 
 func dupFinding(rec *validate.Record, first dedupState, bh uint32) validate.Finding {
 	f := validate.Finding{Row: rec.Row, Column: validate.ColPersonID.Key(), Code: validate.RowDuplicate,
-		Severity: validate.SeverityWarning, Value: validate.MaskID(rec.PersonID),
+		Severity: validate.SeverityWarning,
 		Args: validate.Args{"row": strconv.Itoa(int(first.row))}}
 	if first.deleted {
 		return f

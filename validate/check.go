@@ -313,14 +313,10 @@ func (f *rowFindings) add(col Column, code Code, sev Severity, args Args) {
 		value = f.date.Norwegian()
 	}
 	switch col {
-	case ColPersonID:
-		value = ""
-		if v := TrimCell(f.row.Cells[col]); v != "" {
-			value = MaskID(v)
-		}
-	case ColName, ColComment:
-		// Free text (a name; a comment may name a person or a health detail): the report
-		// points at the row and never repeats it (SPEC 7).
+	case ColPersonID, ColName, ColComment:
+		// No part of an ID number (six digits are a birth date, SPEC 5) and no free text (a
+		// name; a comment may name a person or a health detail): the report points at the
+		// cell by row and column and never repeats it (SPEC 7).
 		value = ""
 	}
 	f.out = append(f.out, Finding{Row: f.row.Num, Column: col.Key(), Code: code, Severity: sev, Value: clipValue(value), Args: args})
@@ -406,7 +402,7 @@ func (c *Checker) Check(row *Row, out []Finding) (Record, []Finding) {
 				if id.Type == IDTypeFnr && id.BirthDateKnown {
 					sev = SeverityError
 				}
-				f.add(ColVaccinationDate, DateBeforeBirth, sev, Args{"birth": id.BirthDate.Norwegian()})
+				f.add(ColVaccinationDate, DateBeforeBirth, sev, nil) // the birth date is part of the ID (SPEC 5)
 			}
 		}
 	}
@@ -457,6 +453,12 @@ func (c *Checker) Check(row *Row, out []Finding) (Record, []Finding) {
 	rec.UnitID = stripZeroFraction(text(ColUnitID))
 	rules.UnitID = rec.UnitID
 	rec.Municipality = stripZeroFraction(text(ColMunicipality))
+	if len(rec.Municipality) == 3 && allDigits(rec.Municipality) {
+		// The leading zero of 0101-0999 lost in a number cell: put back, with a warning (as for
+		// person_id). HPR and unit numbers have no fixed length and no leading zero to lose.
+		f.add(ColMunicipality, MunicipalityLeadingZeroRestored, SeverityWarning, nil)
+		rec.Municipality = "0" + rec.Municipality
+	}
 	rules.Municipality = rec.Municipality
 	rec.Comment = text(ColComment)
 	rules.Comment = rec.Comment

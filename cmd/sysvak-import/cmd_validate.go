@@ -109,7 +109,7 @@ func writeAnnotated(ctx context.Context, s *setup, path string, rep *report.Repo
 	if err != nil {
 		return fmt.Errorf("annotate: %w", errWithoutPath(err))
 	}
-	plain, err := decrypt.Unwrap(ctx, f, fi.Size(), s.passwords, s.opts.Limits.Decrypt)
+	plain, err := decrypt.Unwrap(ctx, f, fi.Size(), s.passwords, s.opts.Limits.Limits)
 	if err != nil {
 		return fmt.Errorf("%w: %w", annotate.ErrNotAnnotatable, err)
 	}

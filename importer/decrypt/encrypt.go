@@ -34,7 +34,7 @@ func EncryptOffice(ctx context.Context, in io.ReaderAt, size int64, pw secret.Se
 		return err
 	}
 	if f.Kind != PlainWorkbook {
-		return newErr(validate.FileUnsupportedFormat, "only a plain .xlsx workbook can be encrypted; this is "+f.What, nil)
+		return formatErr(validate.FileUnsupportedFormat, "only a plain .xlsx workbook can be encrypted; this is "+f.What, f)
 	}
 	if size > maxEncryptInput {
 		return newErr(validate.FileTooLarge, "the workbook is too large to encrypt", nil)
