@@ -40,6 +40,14 @@ demo: build
 	@echo
 	@echo "######## Part 2: files by e-mail (sysvak-import poll) ########"
 	@$(GO) run ./fixtures/demo -bin $(BIN) -dir $(DEMO)/mailbox -as-of $(AS_OF)
+	@echo
+	@echo "######## Part 3: the operator console (sysvak-import serve) ########"
+	@pw=$$(head -c 15 /dev/urandom | base64 | tr '+/' '-_'); \
+		SYSVAK_OPERATOR_PASSWORD="$$pw" $(BIN) operator add demo --state $(DEMO)/mailbox/state >/dev/null && \
+		echo "A demo operator was added to the demo's state: user demo, password $$pw"
+	@echo "Open the console on the demo's state with:"
+	@echo "  $(BIN) serve --state $(DEMO)/mailbox/state --out $(DEMO)/mailbox/out --as-of $(AS_OF)"
+	@echo "and then http://127.0.0.1:8080/ in a browser (user demo, the password above; Ctrl-C stops it)."
 
 # Issue 6: validate end to end on generated 10k/100k/1M-row workbooks (cached in .bench/) against
 # unzip -p and excelize, then the go test benchmarks. See scripts/bench.sh for the knobs.

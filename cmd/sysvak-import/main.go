@@ -72,7 +72,8 @@ type command struct {
 }
 
 func commands() []*command {
-	return []*command{validateCmd(), importCmd(), pollCmd(), pendingCmd(), unlockCmd(), templateCmd(), encryptCmd(), codesCmd(), stateCmd()}
+	return []*command{validateCmd(), importCmd(), pollCmd(), pendingCmd(), unlockCmd(), templateCmd(), encryptCmd(), codesCmd(), stateCmd(),
+		serveCmd(), operatorCmd(), auditCmd()}
 }
 
 // knownFlag reports whether any command has a flag of that name (for shared config files).
