@@ -111,3 +111,36 @@ func TestEncryptShortPasswordWarns(t *testing.T) {
 		t.Errorf("en: stderr %q", r.stderr)
 	}
 }
+
+// Issue 12: a state folder that does not exist is an error for a command that only reads state
+// (pending, unlock), and is not created; pending speaks the chosen language.
+func TestReadingCommandsNeedState(t *testing.T) {
+	dir := t.TempDir()
+	typo := filepath.Join(dir, "typo")
+	pwFile := filepath.Join(dir, "pw.txt")
+	if err := os.WriteFile(pwFile, []byte("passord fra SMS\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"pending", "--state", typo},
+		{"unlock", "--state", typo, "--password-file", pwFile, "0123456789abcdef"},
+	} {
+		r := runCLI(t, nil, args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, "finnes ikke") {
+			t.Errorf("%s: exit %d, stderr %q; want exit %d saying the folder does not exist", args[0], r.code, r.stderr, exitUsage)
+		}
+		if _, err := os.Stat(typo); err == nil {
+			t.Errorf("%s created the state folder", args[0])
+		}
+	}
+	state := filepath.Join(dir, "state")
+	if err := os.Mkdir(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, nil, "pending", "--state", state); r.code != exitOK || !strings.Contains(r.stdout, "ingen fil venter") {
+		t.Errorf("pending nb: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, nil, "pending", "--lang", "en", "--state", state); r.code != exitOK || !strings.Contains(r.stdout, "no file waits") {
+		t.Errorf("pending en: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+}

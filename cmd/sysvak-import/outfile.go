@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // checkOutput says whether a command may write the file out (SPEC 4): never over one of its
@@ -51,4 +52,25 @@ func inputProblem(lang, path string) string {
 		return fmt.Sprintf(msg(lang, "%s: er ikke en vanlig fil", "%s: is not a regular file"), filepath.Base(path))
 	}
 	return ""
+}
+
+// requireState is the check of a command that only reads state (pending, unlock): a state
+// folder that does not exist is a configuration error, not a new empty state that says nothing
+// waits (issue 12). Only commands that write a new state (import, poll, serve) create it.
+func requireState(lang, dir string) error {
+	if strings.Contains(dir, "://") {
+		return nil // a database URL (SPEC 8)
+	}
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return usagef("%s", fmt.Sprintf(msg(lang,
+			"tilstandsmappen %s finnes ikke; sjekk --state (den lages av import og poll)",
+			"the state folder %s does not exist; check --state (import and poll create it)"), dir))
+	case err != nil:
+		return usagef("--state %s: %v", dir, errWithoutPath(err))
+	case !fi.IsDir():
+		return usagef("%s", fmt.Sprintf(msg(lang, "--state %s er ikke en mappe", "--state %s is not a folder"), dir))
+	}
+	return nil
 }
