@@ -144,3 +144,32 @@ func TestReadingCommandsNeedState(t *testing.T) {
 		t.Errorf("pending en: exit %d, %q %q", r.code, r.stdout, r.stderr)
 	}
 }
+
+// Issue 12: --version names the version, the commit and the code list; -h shows a placeholder
+// for every flag that takes a value; validate -h does not list flags it ignores.
+func TestVersionAndHelp(t *testing.T) {
+	r := runCLI(t, nil, "--version")
+	if r.code != exitOK || !strings.HasPrefix(r.stdout, "sysvak-import ") || !strings.Contains(r.stdout, "commit ") ||
+		!strings.Contains(r.stdout, "code list: built-in (23 codes, sha256 ") {
+		t.Errorf("--version: exit %d, %q", r.code, r.stdout)
+	}
+	r = runCLI(t, nil, "validate", "-h")
+	for _, want := range []string{"--annotate FILE", "--lang nb|en", "--report DIR", "--max-rows N", "--password-file FILE", "--as-of YYYY-MM-DD"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("validate -h lacks %q", want)
+		}
+	}
+	for _, not := range []string{"--out", "--state", "--force FILE", "--allow-synthetic VALUE"} {
+		if strings.Contains(r.stdout, not) {
+			t.Errorf("validate -h lists %q", not)
+		}
+	}
+	for _, c := range commands() {
+		r := runCLI(t, nil, c.name, "-h")
+		for _, line := range strings.Split(r.stdout, "\n") {
+			if strings.Contains(line, " VALUE ") {
+				t.Errorf("%s -h: a flag without a telling placeholder: %q", c.name, line)
+			}
+		}
+	}
+}
