@@ -64,6 +64,10 @@ func runUnlock(ctx context.Context, e *env, opts any, args []string, columns map
 			s.passwords[i].Wipe()
 		}
 	}()
+	if err := requireState(o.lang, o.state); err != nil {
+		fmt.Fprintf(e.stderr, "sysvak-import unlock: %v\n", err)
+		return exitUsage
+	}
 	st, err := spool.Open(ctx, o.state, spool.Options{Timeout: 15 * time.Second})
 	if err != nil {
 		return exitFor(e, s.log, err)
