@@ -4,13 +4,17 @@ BIN     := bin/sysvak-import
 DEMO    ?= $(CURDIR)/.demo
 AS_OF   ?= 2026-11-23
 PKGS    := ./...
+# --version: the commit and a version from git when there is one.
+COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 .PHONY: all build test demo bench lint fuzz clean
 
 all: build
 
 build:
-	$(GO) build -trimpath -o $(BIN) ./cmd/sysvak-import
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/sysvak-import
 
 # Every test, including the Dovecot integration tests (they skip with a message when dovecot is
 # not installed) and the fuzz seed corpora as ordinary tests.

@@ -390,6 +390,9 @@ func (im *Importer) resent(id string, in Input, processed time.Time) (*report.Re
 	if err := set.Commit(); err != nil {
 		return nil, err
 	}
+	// A resent file is processed no further, but it is an event an operator looks for (issue 12).
+	im.Opts.Log.Info().Str("file_id", id).Str("status", string(rep.Status)).Int("arrivals", len(rep.Resent)+1).
+		Msg("file received again: already processed, its report lists the new arrival")
 	return &rep, nil
 }
 

@@ -321,7 +321,7 @@ func run(ctx context.Context, in Input, src *source, o Options, hasher *ledger.H
 	rep.Finish()
 	rep.Localize(o.Lang)
 	log.Info().Str("status", string(rep.Status)).Int("rows", rep.Stats.Rows).Int("registered", rep.Stats.Registered).
-		Int("rejected", rep.Stats.Rejected).Int("findings", len(rep.Findings)).Dur("took", time.Since(start)).Msg("file checked")
+		Int("rejected", rep.Stats.Rejected).Int("findings", len(rep.Findings)).Str("took", time.Since(start).Round(time.Millisecond).String()).Msg("file checked")
 	return rep, keys, nil
 }
 
