@@ -59,8 +59,10 @@ demo: build
 	@echo "  $(BIN) serve --state $(DEMO)/mailbox/state --out $(DEMO)/mailbox/out --as-of $(AS_OF)"
 	@echo "and then http://127.0.0.1:8080/ in a browser (user demo, the password above; Ctrl-C stops it)."
 
-# Issue 6: validate end to end on generated 10k/100k/1M-row workbooks (cached in .bench/) against
-# unzip -p and excelize, then the go test benchmarks. See scripts/bench.sh for the knobs.
+# Issue 17's four ratios (validate 1M / unzip -p, import / validate, 500 small files / one big
+# file for validate and import) in one table; then issue 6: validate end to end on generated
+# 10k/100k/1M-row workbooks (cached in .bench/) against unzip -p and excelize, then the go test
+# benchmarks. See scripts/bench.sh for the knobs and docs/performance.md for what they show.
 bench: build
 	GO='$(GO)' BIN='$(BIN)' PKGS='$(PKGS)' ./scripts/bench.sh
 
