@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -207,6 +208,14 @@ func TestResentFileRegistersNothingTwice(t *testing.T) {
 	again := fx.importFile(a)
 	if again.FileID != first.FileID || len(again.Resent) != 1 || again.Status != first.Status {
 		t.Fatalf("resent report: %+v", again)
+	}
+	// Issue 12: the resend writes a log line; "took" carries its unit.
+	logs := fx.logBuf.String()
+	if !strings.Contains(logs, `"message":"file received again`) || !strings.Contains(logs, `"file_id":"`+first.FileID+`"`) {
+		t.Errorf("no log line for the resent file:\n%s", logs)
+	}
+	if !regexp.MustCompile(`"took":"[0-9.]+(µs|ms|s)"`).MatchString(logs) {
+		t.Errorf("took without a unit:\n%s", logs)
 	}
 	if n := len(fx.records(first.FileID)); n != 1 {
 		t.Fatalf("records after resend: %d", n)

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -271,4 +272,15 @@ func csvLine(err error, def int) int {
 		return pe.Line
 	}
 	return def
+}
+
+// Version identifies the list's content: the number of codes and the first 12 hex digits of the
+// SHA-256 of its lines (code, name, ATC, valid from, valid to), so that two lists with the same
+// version are the same list (`sysvak-import --version`).
+func (l *CodeList) Version() string {
+	h := sha256.New()
+	for _, c := range l.codes {
+		fmt.Fprintf(h, "%s\t%s\t%s\t%v\t%v\n", c.Code, c.Name, c.ATC, c.ValidFrom, c.ValidTo)
+	}
+	return fmt.Sprintf("%d codes, sha256 %x", len(l.codes), h.Sum(nil)[:6])
 }

@@ -7,11 +7,11 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/fhi/sysvak-import/mailbox/spool"
+	"github.com/fhi/sysvak-import/internal/intake"
 )
 
 type pendingFlags struct {
-	config, state, format, logLevel, logFormat string
+	config, state, format, logLevel, logFormat, lang string
 }
 
 func pendingCmd() *command {
@@ -27,6 +27,7 @@ func pendingCmd() *command {
 			fs.StringVar(&o.config, "config", "", "TOML config file")
 			fs.StringVar(&o.state, "state", "./sysvak-state", "state folder")
 			fs.StringVar(&o.format, "format", "text", "text or json")
+			fs.StringVar(&o.lang, "lang", "nb", "language of the list: nb (Norwegian bokmål) or en")
 			fs.StringVar(&o.logLevel, "log-level", "info", "log level")
 			fs.StringVar(&o.logFormat, "log-format", "", "json or console")
 			return o
@@ -41,17 +42,26 @@ func runPending(ctx context.Context, e *env, opts any, args []string, _ map[stri
 		fmt.Fprintln(e.stderr, "sysvak-import pending: takes no arguments (see -h)")
 		return exitUsage
 	}
+	lang := lower(o.lang)
+	if lang != "nb" && lang != "en" {
+		fmt.Fprintf(e.stderr, "sysvak-import pending: --lang must be nb or en, not %q\n", o.lang)
+		return exitUsage
+	}
+	if err := requireState(lang, o.state); err != nil {
+		fmt.Fprintf(e.stderr, "sysvak-import pending: %v\n", err)
+		return exitUsage
+	}
 	log, err := newLogger(e, o.logFormat, o.logLevel)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "sysvak-import pending: %v\n", err)
 		return exitUsage
 	}
-	st, err := spool.Open(ctx, o.state, spool.Options{Timeout: 15 * time.Second})
+	st, err := openState(ctx, o.state, 15*time.Second)
 	if err != nil {
 		return exitFor(e, log, err)
 	}
 	defer st.Close()
-	list, err := st.List(spool.StatusWaitingPassword)
+	list, err := intake.New(st, intake.Config{Log: log}).Pending(ctx)
 	if err != nil {
 		return exitFor(e, log, err)
 	}
@@ -65,8 +75,8 @@ func runPending(ctx context.Context, e *env, opts any, args []string, _ map[stri
 			LastError string    `json:"last_error,omitempty"`
 		}
 		items := []item{}
-		for _, ent := range list {
-			items = append(items, item{ent.FileID, ent.Received, ent.Source.Sender, ent.FileName, ent.Size, ent.LastError})
+		for _, f := range list {
+			items = append(items, item{f.ID, f.Received, f.Source.Sender, f.Name, f.Size, f.LastError})
 		}
 		if err := writeJSONLine(e.stdout, items); err != nil {
 			return exitOperational
@@ -74,14 +84,14 @@ func runPending(ctx context.Context, e *env, opts any, args []string, _ map[stri
 		return exitOK
 	}
 	if len(list) == 0 {
-		fmt.Fprintln(e.stdout, "(no file waits for a password)")
+		fmt.Fprintln(e.stdout, msg(lang, "(ingen fil venter på passord)", "(no file waits for a password)"))
 		return exitOK
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tRECEIVED\tSENDER\tFILE\tSIZE\tLAST ERROR")
-	for _, ent := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", ent.FileID, ent.Received.Local().Format("2006-01-02 15:04 MST"), ent.Source.Sender,
-			ent.FileName, ent.Size, ent.LastError)
+	fmt.Fprintln(tw, msg(lang, "ID\tMOTTATT\tAVSENDER\tFIL\tSTØRRELSE\tSISTE FEIL", "ID\tRECEIVED\tSENDER\tFILE\tSIZE\tLAST ERROR"))
+	for _, f := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", f.ID, f.Received.Local().Format("2006-01-02 15:04 MST"), f.Source.Sender,
+			f.Name, f.Size, f.LastError)
 	}
 	tw.Flush()
 	return exitOK
