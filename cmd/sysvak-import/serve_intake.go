@@ -1,9 +1,3 @@
-//go:build intakeconsole
-
-// This file is the console's unlock and polling through the intake service. It is built with
-// the tag intakeconsole until internal/intake is on main; then the tag and serve_unlock.go's
-// interim unlocker go, and runServe wires newServePoller and intakeUnlocker.
-
 package main
 
 import (
@@ -82,6 +76,7 @@ func (sp *servePoller) Run(ctx context.Context) error {
 	defer sp.pw.Wipe()
 	defer sp.p.Close()
 	return sp.p.Run(ctx, func(ctx context.Context, res mailbox.Result) error {
+		sp.track.Polled(time.Now()) // the mailbox pass succeeded
 		in := intake.PassInput{}
 		for _, r := range res.Rejected {
 			in.Rejected = append(in.Rejected, state.Message{Mailbox: res.Mailbox, UIDValidity: res.UIDValidity, UID: r.UID,
@@ -91,8 +86,11 @@ func (sp *servePoller) Run(ctx context.Context) error {
 			sp.s.log.Info().Str("file_id", ev.Report.FileID).Str("status", string(ev.Report.Status)).Msg("poll: file")
 			return nil
 		})
-		if err == nil {
-			sp.track.Polled(time.Now())
+		if err != nil && !errors.Is(err, context.Canceled) {
+			// A file the console is unlocking at this moment, a busy state: the console keeps
+			// serving, and what waits is taken by the next pass.
+			sp.s.log.Warn().Err(err).Msg("poll: the processing pass stopped; what waits is taken by the next pass")
+			return nil
 		}
 		return err
 	})

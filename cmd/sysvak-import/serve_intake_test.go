@@ -1,5 +1,3 @@
-//go:build intakeconsole
-
 package main
 
 import (
