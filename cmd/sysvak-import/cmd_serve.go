@@ -65,12 +65,21 @@ func runServe(ctx context.Context, e *env, opts any, args []string, columns map[
 		return exitFor(e, s.log, err)
 	}
 	defer st.Close()
-	srv, err := console.New(console.Config{
-		Files:     console.StateFiles{State: st, OutDir: o.out},
-		Unlocker:  newServeUnlocker(st, o, s),
-		Operators: st, Audit: st, Log: s.log, TLS: useTLS,
-		Metrics: console.IsLoopback(o.listen),
-	})
+	svc := newService(st, s, o.out)
+	cfg := console.Config{
+		Files: console.StateFiles{State: st, OutDir: o.out}, Unlocker: intakeUnlocker{svc},
+		Operators: st, Audit: st, Log: s.log, TLS: useTLS, Metrics: console.IsLoopback(o.listen),
+	}
+	var poller *servePoller
+	if o.imapAddr != "" {
+		track := &console.PollTracker{Outbox: st}
+		if poller, err = newServePoller(ctx, e, o, s, st, svc, track); err != nil {
+			fmt.Fprintf(e.stderr, "sysvak-import serve: %v\n", err)
+			return exitFor(e, s.log, err)
+		}
+		cfg.Poll = track
+	}
+	srv, err := console.New(cfg)
 	if err != nil {
 		return exitFor(e, s.log, err)
 	}
@@ -78,7 +87,32 @@ func runServe(ctx context.Context, e *env, opts any, args []string, columns map[
 		fmt.Fprintln(e.stderr, "sysvak-import serve: no operator account yet; add one with `sysvak-import operator add NAME`")
 	}
 	fmt.Fprintf(e.stderr, "sysvak-import serve: the console is at %s\n", consoleURL(ln.Addr(), o.listen, useTLS))
-	if err := console.Serve(ctx, ln, srv); err != nil {
+	return runConsole(ctx, e, s, ln, srv, poller)
+}
+
+// runConsole serves the console, and polls beside it when there is a poller, until ctx ends; a
+// poller that fails stops the console too (exit 4).
+func runConsole(ctx context.Context, e *env, s *setup, ln net.Listener, srv *console.Server, poller *servePoller) int {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pollErr := make(chan error, 1)
+	if poller != nil {
+		go func() {
+			err := poller.Run(ctx)
+			if err != nil && !errors.Is(err, context.Canceled) {
+				cancel()
+			}
+			pollErr <- err
+		}()
+	}
+	err := console.Serve(ctx, ln, srv)
+	cancel()
+	if poller != nil {
+		if perr := <-pollErr; perr != nil && !errors.Is(perr, context.Canceled) {
+			return exitFor(e, s.log, perr)
+		}
+	}
+	if err != nil {
 		return exitFor(e, s.log, err)
 	}
 	return exitOK
