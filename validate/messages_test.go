@@ -174,3 +174,26 @@ func TestHintsAddToMessages(t *testing.T) {
 		}
 	}
 }
+
+// Issue 12: file.too_large says what the limit counts ("høyst 5 rader", "at most 50 MiB"), never
+// a bare number.
+func TestTooLargeLimitHasUnit(t *testing.T) {
+	for _, tc := range []struct {
+		args   Args
+		nb, en string
+	}{
+		{Args{"limit": "5", "unit": "rows"}, "(høyst 5 rader)", "(at most 5 rows)"},
+		{Args{"limit": "5", "detail": "rows"}, "(høyst 5 rader)", "(at most 5 rows)"},
+		{Args{"limit": "52428800", "unit": "bytes"}, "(høyst 50 MiB)", "(at most 50 MiB)"},
+		{Args{"limit": "16384", "unit": "columns"}, "(høyst 16384 kolonner)", "(at most 16384 columns)"},
+		{Args{"limit": "5"}, "Filen er for stor. ", "The file is too large. "},
+	} {
+		for lang, want := range map[string]string{LangNB: tc.nb, LangEN: tc.en} {
+			f := Finding{Code: FileTooLarge, Args: tc.args}
+			Localize(lang, &f)
+			if !strings.Contains(f.Message, want) {
+				t.Errorf("%v %s: %q, want %q", tc.args, lang, f.Message, want)
+			}
+		}
+	}
+}

@@ -173,3 +173,15 @@ func TestVersionAndHelp(t *testing.T) {
 		}
 	}
 }
+
+// Issue 12: an unknown key in [columns] is reported with the known keys listed once.
+func TestUnknownColumnsKeyListedOnce(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "c.toml")
+	if err := os.WriteFile(cfg, []byte("[columns]\n\"Pasient-ID\" = \"personid\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, nil, "validate", "--config", cfg, fixtures+"clean.xlsx")
+	if r.code != exitUsage || strings.Count(r.stderr, "vaccination_date") != 1 || !strings.Contains(r.stderr, "personid") {
+		t.Errorf("exit %d, stderr %q: want the known keys once", r.code, r.stderr)
+	}
+}
