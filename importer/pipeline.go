@@ -473,7 +473,7 @@ func dedup(fileID string, rec *validate.Record, k ledger.Key, keys *keyTable, sk
 		if e, ok := sk.lookup(k); ok && !e.Deleted && !e.OwnedBy(fileID) {
 			return []validate.Finding{{Row: rec.Row, Column: validate.ColPersonID.Key(), Code: validate.LedgerDuplicate,
 				Severity: validate.SeverityWarning,
-				Args: validate.Args{"file": e.FileID, "row": strconv.Itoa(e.Row)}}}, false
+				Args:     validate.Args{"file": e.FileID, "row": strconv.Itoa(e.Row)}}}, false
 		}
 	}
 	if seen {
@@ -487,7 +487,7 @@ func dedup(fileID string, rec *validate.Record, k ledger.Key, keys *keyTable, sk
 func dupFinding(rec *validate.Record, first dedupState, bh uint32) validate.Finding {
 	f := validate.Finding{Row: rec.Row, Column: validate.ColPersonID.Key(), Code: validate.RowDuplicate,
 		Severity: validate.SeverityWarning,
-		Args: validate.Args{"row": strconv.Itoa(int(first.row))}}
+		Args:     validate.Args{"row": strconv.Itoa(int(first.row))}}
 	if first.deleted {
 		return f
 	}
