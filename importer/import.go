@@ -78,8 +78,9 @@ type Batch struct {
 	indexed int
 	nkeys   int
 
-	maxFiles int          // batchMaxFiles; tests lower it
-	hook     func(string) // kill test: called at each crash point
+	stale    map[string][]string // outdir.Stale, read at the batch's first file
+	maxFiles int                 // batchMaxFiles; tests lower it
+	hook     func(string)        // kill test: called at each crash point
 }
 
 type pendingFile struct {
@@ -91,7 +92,7 @@ type pendingFile struct {
 
 // Batch limits: Add flushes first when the pending files reach either.
 const (
-	batchMaxFiles = 64
+	batchMaxFiles = 512
 	batchMaxKeys  = 100_000
 )
 
@@ -159,10 +160,17 @@ func (b *Batch) Add(ctx context.Context, in Input) (*report.Report, error) {
 // process reads one file, writes its outputs into a new set and returns what Flush commits.
 func (b *Batch) process(ctx context.Context, in Input, src *source) (*pendingFile, *report.Report, error) {
 	im := b.im
-	set, err := outdir.Begin(im.OutDir, src.id)
+	var err error
+	if b.stale == nil {
+		if b.stale, err = outdir.Stale(im.OutDir); err != nil {
+			return nil, nil, &OperationalError{Err: err}
+		}
+	}
+	set, err := outdir.BeginListed(im.OutDir, src.id, b.stale)
 	if err != nil {
 		return nil, nil, &OperationalError{Err: err}
 	}
+	delete(b.stale, src.id)
 	ok := false
 	defer func() {
 		if !ok {
@@ -202,6 +210,9 @@ func (b *Batch) process(ctx context.Context, in Input, src *source) (*pendingFil
 		}
 	}
 	if err := writeReports(set, rep, im.Opts.Lang); err != nil {
+		return nil, nil, &OperationalError{Err: err}
+	}
+	if err := set.Close(); err != nil {
 		return nil, nil, &OperationalError{Err: err}
 	}
 	changes := make([]ledger.Change, 0, keys.Len())
@@ -281,7 +292,7 @@ func (b *Batch) Abort() {
 }
 
 func (b *Batch) reset() {
-	b.files = nil
+	b.files, b.stale = nil, nil
 	b.nkeys, b.indexed = 0, 0
 	clear(b.ids)
 	clear(b.pending)

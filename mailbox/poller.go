@@ -73,10 +73,10 @@ type Poller struct {
 	log  zerolog.Logger
 	lock *spool.FileLock
 
-	c          *imapclient.Client
-	authExpiry time.Time // when the SASL credential of c expires (zero: password, or not known)
-	foldersOK  bool
-	wake       chan struct{} // new-mail signal from the unilateral data handler (IDLE)
+	c         *imapclient.Client
+	reloginAt time.Time // when to replace c by a login with a new token (zero: never)
+	foldersOK bool
+	wake      chan struct{} // new-mail signal from the unilateral data handler (IDLE)
 
 	// hook is the crash-test seam: called at "fetched", "recorded" and "moved"; an error aborts
 	// the pass there as a crash would.
@@ -109,7 +109,7 @@ func (p *Poller) disconnect() {
 		_ = p.c.Close()
 		p.c = nil
 	}
-	p.authExpiry = time.Time{}
+	p.reloginAt = time.Time{}
 	p.foldersOK = false
 }
 
@@ -263,8 +263,8 @@ func (p *Poller) PollOnce(ctx context.Context) (Result, error) {
 	if err := st.CleanTemp(); err != nil { // we hold the poll lock
 		return res, fmt.Errorf("%w: %w", ErrState, err)
 	}
-	if p.c != nil && p.tokenExpired(time.Second) {
-		p.log.Debug().Msg("access token expired; logging in again with a new one")
+	if p.c != nil && p.tokenExpired() {
+		p.log.Debug().Msg("access token about to expire; logging in again with a new one")
 		p.disconnect()
 	}
 	if err := p.connect(ctx); err != nil {

@@ -50,6 +50,7 @@ func runServe(ctx context.Context, e *env, opts any, args []string, columns map[
 		return exitUsage
 	}
 	s.opts.Strict = o.strict
+	s.opts.FHIR = o.fhir // for the files the console unlocks and serve's polling (SPEC 12)
 	ln, useTLS, err := console.Listen(console.ListenOptions{Addr: o.listen, CertFile: o.tlsCert, KeyFile: o.tlsKey})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "sysvak-import serve: %v\n", err)

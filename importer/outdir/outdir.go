@@ -28,7 +28,8 @@ type Set struct {
 	name   string // the final folder name (a file id)
 	tmp    string
 	files  []*os.File
-	synced bool // SyncAll made the files and the folder durable
+	closed []string // files closed by Close before being synced
+	synced bool     // SyncAll made the files and the folder durable
 	done   bool
 }
 
@@ -42,6 +43,39 @@ func Begin(root, name string) (*Set, error) {
 		return nil, fmt.Errorf("outdir: create output folder: %w", err)
 	}
 	stale, _ := filepath.Glob(filepath.Join(root, tmpPrefix+name+"-*"))
+	return begin(root, name, stale)
+}
+
+// Stale lists the temporary folders of earlier crashed runs in OUT by set name (one read of
+// the folder), for BeginListed.
+func Stale(root string) (map[string][]string, error) {
+	ents, err := os.ReadDir(root)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("outdir: list output folder: %w", err)
+	}
+	out := map[string][]string{}
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), tmpPrefix)
+		if i := strings.LastIndexByte(rest, '-'); ok && i > 0 {
+			out[rest[:i]] = append(out[rest[:i]], filepath.Join(root, e.Name()))
+		}
+	}
+	return out, nil
+}
+
+// BeginListed is Begin with the stale temporary folders already listed by Stale (a batch of
+// many sets reads the OUT folder once, not once per set).
+func BeginListed(root, name string, stale map[string][]string) (*Set, error) {
+	if name == "" || strings.ContainsAny(name, `/\`) || strings.HasPrefix(name, ".") {
+		return nil, fmt.Errorf("outdir: bad set name %q", name)
+	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("outdir: create output folder: %w", err)
+	}
+	return begin(root, name, stale[name])
+}
+
+func begin(root, name string, stale []string) (*Set, error) {
 	for _, s := range stale {
 		os.RemoveAll(s)
 	}
@@ -90,6 +124,32 @@ func (s *Set) CopyFrom(name string) error {
 // Commit makes the set visible under OUT/name.
 func (s *Set) Commit() error { return CommitAll([]*Set{s}) }
 
+// Close closes the set's files without syncing them (SyncAll opens them again to sync): a
+// batch of many sets does not hold three descriptors per set until its commit.
+func (s *Set) Close() error {
+	var errs []error
+	for _, f := range s.files {
+		if err := f.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("outdir: close %s: %w", filepath.Base(f.Name()), err))
+		}
+		s.closed = append(s.closed, filepath.Base(f.Name()))
+	}
+	s.files = nil
+	return errors.Join(errs...)
+}
+
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("outdir: sync %s: %w", filepath.Base(path), err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("outdir: sync %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
+
 // syncFiles makes the set's files and temporary folder durable and closes the files.
 func (s *Set) syncFiles() error {
 	if s.done {
@@ -104,6 +164,12 @@ func (s *Set) syncFiles() error {
 		}
 	}
 	s.files = nil
+	for _, name := range s.closed {
+		if err := syncFile(filepath.Join(s.tmp, name)); err != nil {
+			return err
+		}
+	}
+	s.closed = nil
 	if err := syncDir(s.tmp); err != nil {
 		return err
 	}
@@ -153,6 +219,9 @@ func CommitAll(sets []*Set) error {
 // SyncAll makes the sets' files and temporary folders durable and closes the files, several
 // sets at a time. On an error every set is aborted.
 func SyncAll(sets []*Set) error {
+	if len(sets) > 1 {
+		return syncFS(sets)
+	}
 	errs := make([]error, len(sets))
 	sem := make(chan struct{}, syncParallel)
 	var wg sync.WaitGroup
@@ -261,6 +330,34 @@ func syncDir(dir string) error {
 	defer d.Close()
 	if err := d.Sync(); err != nil {
 		return fmt.Errorf("outdir: sync folder: %w", err)
+	}
+	return nil
+}
+
+// syncFS makes many sets durable with one syncfs(2) of their file system instead of four fsyncs
+// a set (issue 17: 500 small files cost 2,000 fsyncs and the opens to do them). syncfs writes
+// out every dirty page and inode of the file system, so the sets' files and folder entries are
+// as durable after it as after fsyncing each, and it reports write-back errors (Linux >= 5.8).
+func syncFS(sets []*Set) error {
+	for _, s := range sets {
+		if err := s.Close(); err != nil {
+			abortAll(sets)
+			return err
+		}
+	}
+	d, err := os.Open(sets[0].root)
+	if err != nil {
+		abortAll(sets)
+		return err
+	}
+	defer d.Close()
+	if err := unix.Syncfs(int(d.Fd())); err != nil {
+		abortAll(sets)
+		return fmt.Errorf("outdir: syncfs: %w", err)
+	}
+	for _, s := range sets {
+		s.closed = nil
+		s.synced = true
 	}
 	return nil
 }
