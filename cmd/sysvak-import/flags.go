@@ -89,7 +89,7 @@ func (c *commonFlags) resolve(ctx context.Context, e *env, columns map[string]st
 		return nil, usagef("--max-file-size, --max-unzip-size and --max-rows must be positive")
 	}
 	lim := importer.DefaultLimits()
-	lim.MaxFileSize = c.maxFileSizeMiB << 20
+	lim.SetMaxFileSize(c.maxFileSizeMiB << 20)
 	lim.MaxUnzipSize = c.maxUnzipMiB << 20
 	lim.MaxRows = c.maxRows
 	s := &setup{log: log}

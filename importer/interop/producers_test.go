@@ -234,7 +234,7 @@ with zipfile.ZipFile(sys.argv[1], "a", compression=zipfile.ZIP_STORED) as z:
 	if len(rep.Findings) == 0 || rep.Findings[0].Code != validate.FileTooLarge {
 		t.Fatalf("default limit: findings %+v, want file.too_large", rep.Findings)
 	}
-	o.Limits.MaxFileSize = 60 << 20
+	o.Limits.SetMaxFileSize(60 << 20)
 	rep, err = importer.Validate(context.Background(), importer.Input{Path: path, Name: "stor.xlsx"}, o)
 	if err != nil {
 		t.Fatal(err)
