@@ -108,6 +108,12 @@ type Input struct {
 	Name      string // the file name as received, for the report
 	Source    report.Source
 	Passwords []secret.Secret
+	// SHA256 is the hex SHA-256 of the bytes at Path when the caller knows it already (the
+	// spool does): the file is then not hashed again.
+	SHA256 string
+	// Plain, when set, is the file already unwrapped (decrypted) by the caller, who keeps it
+	// open and closes it: validate --annotate decrypts once for the check and the copy.
+	Plain *decrypt.Plain
 }
 
 // OperationalError marks a failure of the machine rather than of the file (disk, ledger): the
@@ -198,7 +204,7 @@ func openSource(path string) (*source, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := readSource(f)
+	s, err := readSource(f, "")
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -206,13 +212,26 @@ func openSource(path string) (*source, error) {
 	return s, nil
 }
 
-func readSource(f *os.File) (*source, error) {
+// readSource opens f for a run. known is the file's hex SHA-256 when the caller has it (the
+// spool does): the file is then not hashed again.
+func readSource(f *os.File, known string) (*source, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
 	s := &source{f: f, r: f, size: fi.Size()}
 	var sum [sha256.Size]byte
+	if len(known) == 64 {
+		s.sum, s.id = known, known[:16]
+		if s.size <= inMemoryMax {
+			data, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<62))
+			if err != nil {
+				return nil, err
+			}
+			s.r, s.size = bytes.NewReader(data), int64(len(data))
+		}
+		return s, nil
+	}
 	if s.size <= inMemoryMax {
 		// One byte more than the size, so that a file that grew since Stat is hashed whole,
 		// as below.
@@ -269,7 +288,7 @@ func run(ctx context.Context, in Input, src *source, o Options, hasher *ledger.H
 			return nil, nil, operational("open %s: %w", filepath.Base(in.Path), err)
 		}
 		defer f.Close()
-		if src, err = readSource(f); err != nil {
+		if src, err = readSource(f, in.SHA256); err != nil {
 			return nil, nil, operational("read %s: %w", filepath.Base(in.Path), err)
 		}
 	}
@@ -314,11 +333,14 @@ func readRows(ctx context.Context, f io.ReaderAt, size int64, in Input, o Option
 		return &fileError{code: validate.FileTooLarge, args: validate.Args{"limit": fmt.Sprint(lim.MaxFileSize), "unit": "bytes"},
 			detail: "file over the size limit"}
 	}
-	plain, err := decrypt.Unwrap(ctx, f, size, in.Passwords, lim.Limits)
-	if err != nil {
-		return err
+	plain := in.Plain
+	if plain == nil {
+		var err error
+		if plain, err = decrypt.Unwrap(ctx, f, size, in.Passwords, lim.Limits); err != nil {
+			return err
+		}
+		defer plain.Close()
 	}
-	defer plain.Close()
 	rep.Layers = plain.Layers
 
 	// fastxlsx reads the common case at close to decompression speed and hands anything it

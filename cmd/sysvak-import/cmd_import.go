@@ -4,26 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"path/filepath"
 	"time"
 
 	"github.com/fhi/sysvak-import/importer"
-	"github.com/fhi/sysvak-import/importer/ledger"
 	"github.com/fhi/sysvak-import/importer/report"
-	"github.com/fhi/sysvak-import/internal/secret"
 )
-
-// localInput describes a local file for the pipeline.
-func localInput(path string, passwords []secret.Secret, now time.Time) importer.Input {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		abs = path
-	}
-	return importer.Input{
-		Path: path, Name: filepath.Base(path), Passwords: passwords,
-		Source: report.Source{Kind: "local", Path: abs, Received: now.UTC().Truncate(time.Second)},
-	}
-}
 
 type importFlags struct {
 	commonFlags
@@ -65,31 +50,12 @@ func runImport(ctx context.Context, e *env, opts any, args []string, columns map
 	}
 	s.opts.Strict = o.strict
 	s.opts.FHIR = o.fhir
-	led, err := ledger.Open(ctx, o.state, ledger.Options{})
+	st, err := openState(ctx, o.state, time.Second)
 	if err != nil {
 		return exitFor(e, s.log, err)
 	}
-	defer led.Close()
-	im := &importer.Importer{Ledger: led, OutDir: o.out, Opts: s.opts}
-	// The files share group commits (importer.Batch, issue 17); a file's report is printed once
-	// its outputs are in place.
-	batch := im.NewBatch()
-	var unprinted []*report.Report
-	// flush commits the batch and prints its reports; the error is exitFor's code.
-	flush := func() (int, error) {
-		if err := batch.Flush(ctx); err != nil {
-			return exitFor(e, s.log, err), err
-		}
-		code := exitOK
-		for _, rep := range unprinted {
-			if err := printReport(e.stdout, rep, o.format, o.lang); err != nil {
-				return exitFor(e, s.log, err), err
-			}
-			code = worst(code, rep.ExitCode())
-		}
-		unprinted = unprinted[:0]
-		return code, nil
-	}
+	defer st.Close()
+	svc := newService(st, s, o.out)
 	code := exitOK
 	for _, path := range args {
 		if problem := inputProblem(o.lang, path); problem != "" {
@@ -97,23 +63,16 @@ func runImport(ctx context.Context, e *env, opts any, args []string, columns map
 			code = worst(code, exitFileFailed)
 			continue
 		}
-		if batch.Full() {
-			c, err := flush()
-			if code = worst(code, c); err != nil {
-				return code
-			}
-		}
 		rep, err := withPassword(ctx, e, s, o.format, path, func(opts importer.Options) (*report.Report, error) {
-			im.Opts = opts
-			return batch.Add(ctx, localInput(path, s.passwords, e.now()))
+			return svc.WithOptions(opts).ImportPath(ctx, path, s.passwords, e.now())
 		})
 		if err != nil {
-			// The files before this one are complete: commit them, then stop.
-			c, _ := flush()
-			return worst(worst(code, c), exitFor(e, s.log, err))
+			return worst(code, exitFor(e, s.log, err))
 		}
-		unprinted = append(unprinted, rep)
+		if err := printReport(e.stdout, rep, o.format, o.lang); err != nil {
+			return worst(code, exitFor(e, s.log, err))
+		}
+		code = worst(code, rep.ExitCode())
 	}
-	c, _ := flush()
-	return worst(code, c)
+	return code
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/s2k"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/fhi/sysvak-import/internal/ctxio"
 	"github.com/fhi/sysvak-import/internal/secret"
 	"github.com/fhi/sysvak-import/validate"
 )
@@ -83,7 +84,7 @@ func EncryptPGP(ctx context.Context, in io.Reader, pw secret.Secret, w io.Writer
 	if err != nil {
 		return fmt.Errorf("decrypt: openpgp encrypt: %w", err)
 	}
-	if _, err := io.Copy(pt, ctxReader{ctx, in}); err != nil {
+	if _, err := io.Copy(pt, ctxio.NewReader(ctx, in)); err != nil {
 		pt.Close()
 		return fmt.Errorf("decrypt: openpgp encrypt: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/fhi/sysvak-import/internal/ctxio"
 	"github.com/fhi/sysvak-import/validate"
 )
 
@@ -200,7 +201,7 @@ func checkPart(ctx context.Context, zf *zip.File, want string, rows *rowScanner)
 	if rows != nil {
 		w = io.MultiWriter(&tail, rows)
 	}
-	var src io.Reader = ctxReader{ctx, rc}
+	var src io.Reader = ctxio.NewReader(ctx, rc)
 	if want == "worksheet" {
 		// excelize's row stream neither reports a decoder error nor checks that end tags match
 		// their start tags, so a sheet that is not well-formed (a row or cell left unclosed)
@@ -299,18 +300,6 @@ func (t *tailWriter) Write(p []byte) (int, error) {
 	}
 	t.n += copy(t.buf[t.n:], p)
 	return len(p), nil
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 func openGuarded(r io.ReaderAt, size int64, o Options) (*excelize.File, error) {
