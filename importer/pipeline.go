@@ -330,7 +330,7 @@ func readRows(ctx context.Context, f io.ReaderAt, size int64, in Input, o Option
 	hasher *ledger.Hasher, keys *keyTable, sk sink) error {
 	lim := o.Limits
 	if lim.MaxFileSize > 0 && size > lim.MaxFileSize {
-		return &fileError{code: validate.FileTooLarge, args: validate.Args{"limit": fmt.Sprintf("%d MiB", lim.MaxFileSize>>20)},
+		return &fileError{code: validate.FileTooLarge, args: validate.Args{"limit": fmt.Sprint(lim.MaxFileSize), "unit": "bytes"},
 			detail: "file over the size limit"}
 	}
 	plain := in.Plain

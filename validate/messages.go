@@ -1,6 +1,10 @@
 package validate
 
-import "strings"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // This file holds the message catalog (validation-rules.md: messages say what is wrong and what
 // to do, in words a nurse understands) in Norwegian bokmål (default) and English.
@@ -49,6 +53,10 @@ func Localize(lang string, f *Finding) {
 			return typeName(en, f.Args["type"])
 		case "differs":
 			return differs(en, f.Args["differs"])
+		case "limit":
+			if f.Code == FileTooLarge {
+				return limitText(en, f.Args)
+			}
 		case "what":
 			if f.Code == FileUnsupportedFormat || f.Code == FileLegacyXLS {
 				return fileTypeName(en, f.Args["what"])
@@ -60,6 +68,51 @@ func Localize(lang string, f *Finding) {
 
 // Hint returns a short "what to do" for a code (used by the text report), "" for an unknown code.
 func Hint(lang string, c Code) string { return hint(lang == LangEN, c) }
+
+// limitText is the limit of a file.too_large finding with its unit ("høyst 5 rader", "at most
+// 50 MiB"), "" when the unit is not known: a bare number says nothing (issue 12). The unit is
+// Args "unit", or follows from the fast reader's Args "detail" ("rows", "unpacked size").
+func limitText(en bool, a Args) string {
+	n, err := strconv.ParseInt(a["limit"], 10, 64)
+	if err != nil || n <= 0 {
+		return ""
+	}
+	unit := a["unit"]
+	if unit == "" {
+		switch a["detail"] {
+		case "rows":
+			unit = "rows"
+		case "unpacked size", "shared strings":
+			unit = "bytes"
+		}
+	}
+	var v string
+	switch unit {
+	case "rows":
+		v = fmt.Sprintf("%d %s", n, langText(en, "rader", "rows"))
+	case "columns":
+		v = fmt.Sprintf("%d %s", n, langText(en, "kolonner", "columns"))
+	case "bytes":
+		if n >= 1<<20 {
+			v = fmt.Sprintf("%d MiB", n>>20)
+		} else {
+			v = fmt.Sprintf("%d byte", n)
+			if en {
+				v += "s"
+			}
+		}
+	default:
+		return ""
+	}
+	return langText(en, "høyst ", "at most ") + v
+}
+
+func langText(en bool, nb, enText string) string {
+	if en {
+		return enText
+	}
+	return nb
+}
 
 // FileTypeName names a kind of file (decrypt.Format.Type: "pdf", "ods", "csv", "empty", ...) in
 // the language lang, "" for an unknown key.

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -170,6 +171,63 @@ func TestHintsAddToMessages(t *testing.T) {
 			Localize(lang, &f)
 			if h := Hint(lang, code); h != "" && strings.Contains(f.Message, h) {
 				t.Errorf("%s %s: the hint %q repeats the message %q", code, lang, h, f.Message)
+			}
+		}
+	}
+}
+
+// Issue 12: file.too_large says what the limit counts ("høyst 5 rader", "at most 50 MiB"), never
+// a bare number.
+func TestTooLargeLimitHasUnit(t *testing.T) {
+	for _, tc := range []struct {
+		args   Args
+		nb, en string
+	}{
+		{Args{"limit": "5", "unit": "rows"}, "(høyst 5 rader)", "(at most 5 rows)"},
+		{Args{"limit": "5", "detail": "rows"}, "(høyst 5 rader)", "(at most 5 rows)"},
+		{Args{"limit": "52428800", "unit": "bytes"}, "(høyst 50 MiB)", "(at most 50 MiB)"},
+		{Args{"limit": "16384", "unit": "columns"}, "(høyst 16384 kolonner)", "(at most 16384 columns)"},
+		{Args{"limit": "5"}, "Filen er for stor. ", "The file is too large. "},
+	} {
+		for lang, want := range map[string]string{LangNB: tc.nb, LangEN: tc.en} {
+			f := Finding{Code: FileTooLarge, Args: tc.args}
+			Localize(lang, &f)
+			if !strings.Contains(f.Message, want) {
+				t.Errorf("%v %s: %q, want %q", tc.args, lang, f.Message, want)
+			}
+		}
+	}
+}
+
+// Issue 12: with en nothing Norwegian, with nb nothing English, for every code with every
+// argument a finding can carry (file types, duplicate fields, limits). Norwegian header names
+// quoted in English messages («Vaksinatør HPR-nummer») are names, not text, and are removed first.
+func TestMessagesOneLanguage(t *testing.T) {
+	nbWords := []string{" og ", " er ", " ikke ", " filen ", " raden ", " eller ", " med ", " som "}
+	enWords := []string{" the ", " and ", " is ", " not ", " file ", " row ", " with ", " must "}
+	quoted := regexp.MustCompile(`"[^"]*"|«[^»]*»|\([^)]*nummer[^)]*\)`)
+	argSets := []Args{
+		{"row": "2", "detail": "the ZIP directory is damaged", "differs": "batch, dose", "limit": "5", "unit": "rows", "file": "0123456789abcdef", "column": "X", "headers": "A, B", "type": "H-nummer"},
+	}
+	for key := range fileTypes {
+		argSets = append(argSets, Args{"what": key})
+	}
+	for _, code := range AllCodes() {
+		for _, args := range argSets {
+			for _, lang := range []string{LangNB, LangEN} {
+				f := Finding{Row: 2, Column: "sysvak_code", Code: code, Value: "x", Args: args}
+				Localize(lang, &f)
+				text := " " + quoted.ReplaceAllString(f.Message+" "+Hint(lang, code), "") + " "
+				words := enWords
+				if lang == LangEN {
+					words = nbWords
+				}
+				for _, w := range words {
+					if strings.Contains(strings.ToLower(text), w) {
+						t.Errorf("%s %s: %q in %q", code, lang, strings.TrimSpace(w), text)
+						break
+					}
+				}
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -169,6 +170,43 @@ func TestVersionAndHelp(t *testing.T) {
 		for _, line := range strings.Split(r.stdout, "\n") {
 			if strings.Contains(line, " VALUE ") {
 				t.Errorf("%s -h: a flag without a telling placeholder: %q", c.name, line)
+			}
+		}
+	}
+}
+
+// Issue 12: an unknown key in [columns] is reported with the known keys listed once.
+func TestUnknownColumnsKeyListedOnce(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "c.toml")
+	if err := os.WriteFile(cfg, []byte("[columns]\n\"Pasient-ID\" = \"personid\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, nil, "validate", "--config", cfg, fixtures+"clean.xlsx")
+	if r.code != exitUsage || strings.Count(r.stderr, "vaccination_date") != 1 || !strings.Contains(r.stderr, "personid") {
+		t.Errorf("exit %d, stderr %q: want the known keys once", r.code, r.stderr)
+	}
+}
+
+// Issue 12: the README and docs link only to files a clone has (not ../shared/SPEC.md).
+func TestDocsLinksResolve(t *testing.T) {
+	files, _ := filepath.Glob("../../docs/*.md")
+	files = append(files, "../../README.md")
+	link := regexp.MustCompile(`\]\(([^)#\s]+)(#[^)]*)?\)`)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "shared/SPEC.md") {
+			t.Errorf("%s refers to shared/SPEC.md, which a clone does not have", filepath.Base(f))
+		}
+		for _, m := range link.FindAllStringSubmatch(string(b), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(filepath.Dir(f), target)); err != nil {
+				t.Errorf("%s links to %s, which does not exist", filepath.Base(f), target)
 			}
 		}
 	}

@@ -89,7 +89,7 @@ func (c *commonFlags) resolve(ctx context.Context, e *env, columns map[string]st
 		return nil, usagef("--max-file-size, --max-unzip-size and --max-rows must be positive")
 	}
 	lim := importer.DefaultLimits()
-	lim.MaxFileSize = c.maxFileSizeMiB << 20
+	lim.SetMaxFileSize(c.maxFileSizeMiB << 20)
 	lim.MaxUnzipSize = c.maxUnzipMiB << 20
 	lim.MaxRows = c.maxRows
 	s := &setup{log: log}
@@ -106,7 +106,8 @@ func (c *commonFlags) resolve(ctx context.Context, e *env, columns map[string]st
 	}
 	mapping, err := workbook.NewMapping(columns)
 	if err != nil {
-		return nil, usagef("config [columns]: %v (column keys: %s)", err, columnKeys())
+		// The error lists the known keys itself (issue 12: they were listed twice).
+		return nil, usagef("config [columns]: %v", err)
 	}
 	s.opts.Mapping = mapping
 	// The checker and mapping are set up once for every file of the run (issue 17).
@@ -121,14 +122,6 @@ func (c *commonFlags) resolve(ctx context.Context, e *env, columns map[string]st
 		s.passwords = append(s.passwords, pw)
 	}
 	return s, nil
-}
-
-func columnKeys() string {
-	var ks []string
-	for _, c := range validate.Layout() {
-		ks = append(ks, c.Key)
-	}
-	return strings.Join(ks, ", ")
 }
 
 // newLogger builds the zerolog logger on stderr: JSON for machines, the console writer on a

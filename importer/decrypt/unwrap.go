@@ -43,11 +43,19 @@ type Limits struct {
 func DefaultLimits() Limits {
 	return Limits{
 		MaxFileSize:        50 << 20,
+		MaxPlainSize:       100 << 20, // 2 x MaxFileSize; SetMaxFileSize keeps that ratio
 		MaxUnzipSize:       1 << 30,
 		MaxArgon2MemoryKiB: 1 << 18,
 		MaxArgon2Passes:    8,
 		MaxSpinCount:       10_000_000,
 	}
+}
+
+// SetMaxFileSize sets MaxFileSize and MaxPlainSize with it (2 x), so that raising the file size
+// limit (--max-file-size) also raises what a decrypted layer may hold.
+func (l *Limits) SetMaxFileSize(n int64) {
+	l.MaxFileSize = n
+	l.MaxPlainSize = 2 * n
 }
 
 func (l Limits) withDefaults() Limits {

@@ -49,8 +49,14 @@ func corrupt(detail string, err error) *Error {
 	return &Error{Code: validate.FileCorrupt, Detail: detail, Args: validate.Args{"detail": detail}, Err: err}
 }
 
-func tooLarge(detail string, limit int64, err error) *Error {
-	return &Error{Code: validate.FileTooLarge, Detail: detail, Args: validate.Args{"detail": detail, "limit": fmt.Sprint(limit)}, Err: err}
+// tooLarge is file.too_large; unit ("rows", "columns", "bytes") says what limit counts, so that
+// the message can say "at most 5 rows" rather than "(5)" (issue 12).
+func tooLarge(detail string, limit int64, unit string, err error) *Error {
+	args := validate.Args{"detail": detail, "limit": fmt.Sprint(limit), "unit": unit}
+	if limit <= 0 {
+		delete(args, "limit")
+	}
+	return &Error{Code: validate.FileTooLarge, Detail: detail, Args: args, Err: err}
 }
 
 // panicError turns a recovered panic value into a file.corrupt error. Only a runtime error's

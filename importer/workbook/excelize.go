@@ -117,7 +117,7 @@ func prescan(ctx context.Context, r io.ReaderAt, size int64, o Options) (map[str
 	for _, zf := range zr.File {
 		total += zf.UncompressedSize64
 		if zf.UncompressedSize64 > uint64(o.UnzipSizeLimit) || total > uint64(o.UnzipSizeLimit) {
-			return nil, tooLarge(fmt.Sprintf("the unpacked workbook exceeds the limit of %d bytes", o.UnzipSizeLimit), o.UnzipSizeLimit, nil)
+			return nil, tooLarge(fmt.Sprintf("the unpacked workbook exceeds the limit of %d bytes", o.UnzipSizeLimit), o.UnzipSizeLimit, "bytes", nil)
 		}
 	}
 	sheets := worksheetParts(zr)
@@ -134,7 +134,7 @@ func prescan(ctx context.Context, r io.ReaderAt, size int64, o Options) (map[str
 		inMemory += zf.UncompressedSize64
 		if zf.UncompressedSize64 > maxInMemoryPart || inMemory > maxInMemoryParts {
 			return nil, tooLarge(fmt.Sprintf("the part %s unpacks to %d bytes; parts other than the sheets and the shared strings may take %d MiB in all",
-				printablePart(name), zf.UncompressedSize64, maxInMemoryParts>>20), maxInMemoryParts, nil)
+				printablePart(name), zf.UncompressedSize64, maxInMemoryParts>>20), maxInMemoryParts, "bytes", nil)
 		}
 	}
 	lastRows := map[string]int{}
@@ -347,13 +347,13 @@ func classify(where string, err error) error {
 		return err
 	}
 	if errors.Is(err, excelize.ErrMaxRows) {
-		return tooLarge("the sheet has more rows than Excel allows", excelize.TotalRows, err)
+		return tooLarge("the sheet has more rows than Excel allows", excelize.TotalRows, "rows", err)
 	}
 	if errors.Is(err, excelize.ErrColumnNumber) {
-		return tooLarge(fmt.Sprintf("the sheet has more columns than Excel allows (%d)", excelize.MaxColumns), excelize.MaxColumns, err)
+		return tooLarge(fmt.Sprintf("the sheet has more columns than Excel allows (%d)", excelize.MaxColumns), excelize.MaxColumns, "columns", err)
 	}
 	if strings.Contains(err.Error(), "unzip size exceeds") {
-		return tooLarge("the unpacked workbook exceeds the size limit", 0, err)
+		return tooLarge("the unpacked workbook exceeds the size limit", 0, "bytes", err)
 	}
 	return corrupt("the workbook is damaged ("+where+")", err)
 }
@@ -397,7 +397,7 @@ func (b *excelBook) Rows(ctx context.Context, sheet string) (RowIter, error) {
 	// The prescan numbered the rows already: a sheet beyond the limit fails now rather than
 	// after a million rows have been read and checked.
 	if last := b.lastRows[strings.ToLower(sheet)]; last > b.maxRows {
-		return nil, tooLarge(fmt.Sprintf("the sheet has rows up to row %d, beyond the limit of %d", last, b.maxRows), int64(b.maxRows), nil)
+		return nil, tooLarge(fmt.Sprintf("the sheet has rows up to row %d, beyond the limit of %d", last, b.maxRows), int64(b.maxRows), "rows", nil)
 	}
 	var rows *excelize.Rows
 	if err := guard("opening a sheet", func() error {
@@ -467,7 +467,7 @@ func (it *excelRows) Next() bool {
 		}
 		it.num++
 		if it.num > it.maxRows {
-			return it.fail(tooLarge(fmt.Sprintf("the sheet has rows beyond row %d", it.maxRows), int64(it.maxRows), nil))
+			return it.fail(tooLarge(fmt.Sprintf("the sheet has rows beyond row %d", it.maxRows), int64(it.maxRows), "rows", nil))
 		}
 		if len(cols) == 0 { // absent from the XML, or no cell with a value
 			continue
