@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/fhi/sysvak-import/importer/decrypt"
 	"github.com/fhi/sysvak-import/importer/report"
 	"github.com/fhi/sysvak-import/internal/finding"
+	"github.com/fhi/sysvak-import/internal/secret"
 	"github.com/fhi/sysvak-import/internal/state"
 	"github.com/fhi/sysvak-import/validate"
 )
@@ -363,4 +366,48 @@ func (o *BatchOutbox) Flush(ctx context.Context) error {
 		}
 		return errors.Join(errs...)
 	})
+}
+
+// Spooled opens the bytes of a spooled file (state.Spool has it).
+type Spooled interface {
+	OpenSpooled(ctx context.Context, id string) (*state.Spooled, error)
+}
+
+// ForOutcome is ForFile for a file just processed with passwords: under ModeAnnotated a processed
+// file with findings gets its annotated copy attached, encrypted under the password (of
+// passwords) that opened it. A file that needed no password, or whose copy cannot be made, gets
+// the summary receipt.
+func (b *Builder) ForOutcome(ctx context.Context, sp Spooled, f state.File, rep *report.Report, passwords []secret.Secret) []state.Receipt {
+	var ann *Annotated
+	if b.Mode == ModeAnnotated && sp != nil && rep != nil && len(rep.Findings) > 0 &&
+		rep.Status != report.StatusWaitingPassword && f.Source.Mailbox != "" {
+		a, err := b.annotated(ctx, sp, f.ID, rep, passwords)
+		if err != nil {
+			b.Log.Warn().Err(err).Str("file_id", f.ID).Msg("receipt without the annotated copy")
+		}
+		ann = a
+	}
+	return b.ForFileWith(ctx, f, rep, ann)
+}
+
+func (b *Builder) annotated(ctx context.Context, sp Spooled, id string, rep *report.Report, passwords []secret.Secret) (*Annotated, error) {
+	s, err := sp.OpenSpooled(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	f, err := os.Open(s.Path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	p, err := decrypt.Unwrap(ctx, f, s.Size, passwords, decrypt.DefaultLimits())
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	if p.PasswordIndex < 0 || p.PasswordIndex >= len(passwords) {
+		return nil, nil // not encrypted: no copy in the clear
+	}
+	return AnnotatedFor(ctx, p.ReaderAt, p.Size, rep.Findings, passwords[p.PasswordIndex])
 }
