@@ -170,11 +170,23 @@ func (b *Builder) ForArrival(f state.File, a state.Arrival, rep *report.Report) 
 	return b.forArrival(context.Background(), f, a, rep, nil)
 }
 
+// ForResend is ForArrival for the message m (with its headers) that carries the file again.
+func (b *Builder) ForResend(f state.File, m state.Message, rep *report.Report) []state.Receipt {
+	if b.Mode == ModeOff || b.Mode == "" || m.Mailbox == "" || rep == nil {
+		return nil
+	}
+	return b.forOrigin(f, OriginOfMessage(m), rep, nil)
+}
+
 func (b *Builder) forArrival(ctx context.Context, f state.File, a state.Arrival, rep *report.Report, ann *Annotated) []state.Receipt {
 	if b.Mode == ModeOff || b.Mode == "" || a.Mailbox == "" || rep == nil {
 		return nil
 	}
-	in := Input{FileID: f.ID, Origin: b.originOf(ctx, a), From: b.From, Date: b.now()}
+	return b.forOrigin(f, b.originOf(ctx, a), rep, ann)
+}
+
+func (b *Builder) forOrigin(f state.File, o Origin, rep *report.Report, ann *Annotated) []state.Receipt {
+	in := Input{FileID: f.ID, Origin: o, From: b.From, Date: b.now()}
 	switch {
 	case f.Status == state.FileStatus(report.StatusWaitingPassword) || rep.Status == report.StatusWaitingPassword:
 		in.Kind = KindWaiting
