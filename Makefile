@@ -14,9 +14,14 @@ build:
 
 # Every test, including the Dovecot integration tests (they skip with a message when dovecot is
 # not installed) and the fuzz seed corpora as ordinary tests.
+# The packages where goroutines meet (the poller, the intake service, the state backends, the
+# ledger) run under the race detector, the others without it (once each).
+RACE_PKGS := ./mailbox/... ./internal/intake/... ./internal/state/... ./importer/ledger/...
 test:
 	$(GO) vet $(PKGS)
-	$(GO) test -count=1 $(PKGS)
+	$(GO) test -count=1 $$($(GO) list $(PKGS) | grep -v -e '/mailbox' -e '/internal/intake' -e '/internal/state' -e '/importer/ledger')
+	$(GO) test -race -count=1 $(RACE_PKGS)
+	$(GO) test -count=1 -run 'TestDropMidFetch' ./mailbox/
 
 # The main job on the bundled example files: import them into a fresh state and out folder under
 # .demo/ and print the reports; then the mailbox path (fixtures/demo): an in-memory IMAP server in

@@ -107,7 +107,7 @@ func (im *Importer) Import(ctx context.Context, in Input) (*report.Report, error
 	if err := im.Ledger.Commit(ctx, id, changes, fs); err != nil {
 		return nil, &OperationalError{Err: err}
 	}
-	if err := writeReports(set, rep, im.Opts.Lang); err != nil {
+	if err := WriteReports(set, rep, im.Opts.Lang); err != nil {
 		return nil, &OperationalError{Err: err}
 	}
 	if err := set.Commit(); err != nil {
@@ -120,7 +120,9 @@ func (im *Importer) Import(ctx context.Context, in Input) (*report.Report, error
 	return rep, nil
 }
 
-func writeReports(set *outdir.Set, rep *report.Report, lang string) error {
+// WriteReports writes report.json and report.txt into an output set: the one writer of a
+// report's files (import, poll, unlock and validate --report).
+func WriteReports(set *outdir.Set, rep *report.Report, lang string) error {
 	jf, err := set.Create(ReportJSONFile)
 	if err != nil {
 		return err
@@ -138,6 +140,20 @@ func writeReports(set *outdir.Set, rep *report.Report, lang string) error {
 		return fmt.Errorf("write report.txt: %w", err)
 	}
 	return nil
+}
+
+// WriteReportSet writes DIR/<file-id>/report.json and report.txt as one atomic set
+// (validate --report, a rejected message's report).
+func WriteReportSet(dir string, rep *report.Report, lang string) error {
+	set, err := outdir.Begin(dir, rep.FileID)
+	if err != nil {
+		return err
+	}
+	defer set.Abort()
+	if err := WriteReports(set, rep, lang); err != nil {
+		return err
+	}
+	return set.Commit()
 }
 
 // beginFHIR creates immunizations.ndjson in the set when Options.FHIR asks for it (SPEC 12);
@@ -184,7 +200,7 @@ func (im *Importer) resent(id string, in Input, processed time.Time) (*report.Re
 	if err := im.carryFHIR(set, dir, id, processed); err != nil {
 		return nil, err
 	}
-	if err := writeReports(set, &rep, im.Opts.Lang); err != nil {
+	if err := WriteReports(set, &rep, im.Opts.Lang); err != nil {
 		return nil, err
 	}
 	if err := set.Commit(); err != nil {
@@ -196,6 +212,13 @@ func (im *Importer) resent(id string, in Input, processed time.Time) (*report.Re
 // carryFHIR copies immunizations.ndjson of the old set, or, when there is none and --fhir is
 // given, writes it from the old set's records.jsonl.
 func (im *Importer) carryFHIR(set *outdir.Set, dir, id string, processed time.Time) error {
+	return CarryFHIR(set, im.Opts, dir, id, processed)
+}
+
+// CarryFHIR is carryFHIR for a caller without an Importer (internal/intake rewriting a
+// processed file's reports): dir is OUT/<id>, the set being written.
+func CarryFHIR(set *outdir.Set, o Options, dir, id string, processed time.Time) error {
+	im := &Importer{Opts: o}
 	if _, err := os.Stat(filepath.Join(dir, FHIRFile)); err == nil || !im.Opts.FHIR {
 		return set.CopyFrom(FHIRFile)
 	}

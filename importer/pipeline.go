@@ -69,6 +69,12 @@ type Input struct {
 	Name      string // the file name as received, for the report
 	Source    report.Source
 	Passwords []secret.Secret
+	// SHA256 is the hex SHA-256 of the bytes at Path when the caller knows it already (the
+	// spool does): the file is then not hashed again.
+	SHA256 string
+	// Plain, when set, is the file already unwrapped (decrypted) by the caller, who keeps it
+	// open and closes it: validate --annotate decrypts once for the check and the copy.
+	Plain *decrypt.Plain
 }
 
 // OperationalError marks a failure of the machine rather than of the file (disk, ledger): the
@@ -182,8 +188,9 @@ func run(ctx context.Context, in Input, o Options, hasher *ledger.Hasher, sk sin
 	if err != nil {
 		return nil, nil, operational("stat %s: %w", filepath.Base(in.Path), err)
 	}
-	rep.SHA256, rep.FileID, err = hashFile(f)
-	if err != nil {
+	if len(in.SHA256) == 64 {
+		rep.SHA256, rep.FileID = in.SHA256, in.SHA256[:16]
+	} else if rep.SHA256, rep.FileID, err = hashFile(f); err != nil {
 		return nil, nil, operational("read %s: %w", filepath.Base(in.Path), err)
 	}
 	if c := o.Check.AsOf; c.Year != 0 {
@@ -226,11 +233,14 @@ func readRows(ctx context.Context, f *os.File, size int64, in Input, o Options, 
 		return &fileError{code: validate.FileTooLarge, args: validate.Args{"limit": fmt.Sprintf("%d MiB", lim.MaxFileSize>>20)},
 			detail: "file over the size limit"}
 	}
-	plain, err := decrypt.Unwrap(ctx, f, size, in.Passwords, lim.Decrypt)
-	if err != nil {
-		return err
+	plain := in.Plain
+	if plain == nil {
+		var err error
+		if plain, err = decrypt.Unwrap(ctx, f, size, in.Passwords, lim.Decrypt); err != nil {
+			return err
+		}
+		defer plain.Close()
 	}
-	defer plain.Close()
 	rep.Layers = plain.Layers
 
 	// fastxlsx reads the common case at close to decompression speed and hands anything it

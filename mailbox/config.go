@@ -40,8 +40,15 @@ type Config struct {
 	// pass the decrypt package's container sniffer.
 	Sniffer mime.Sniffer `json:"-"`
 
-	// State is the state folder (SPEC 4 --state).
-	State string
+	// Open opens the state for one pass (closed at its end, so that other commands can use a
+	// folder state between passes).
+	Open func(ctx context.Context) (Store, error) `json:"-"`
+	// Lock, when set, takes the poll lock for the poller's lifetime (a folder state: one poller);
+	// it returns the function that releases it. With a lock held, left-over temporary files
+	// (from a crash) are removed at the start of each pass.
+	Lock func() (unlock func() error, err error) `json:"-"`
+	// Owner names this poller in message claims (default "mailbox").
+	Owner string
 
 	// BackoffMin and BackoffMax bound the reconnect delay of Run (default 1 s and 5 min).
 	BackoffMin, BackoffMax time.Duration
@@ -77,6 +84,9 @@ func (c Config) withDefaults() Config {
 	if c.BackoffMax <= 0 {
 		c.BackoffMax = 5 * time.Minute
 	}
+	if c.Owner == "" {
+		c.Owner = "mailbox"
+	}
 	if c.Resolver == nil {
 		c.Resolver = net.DefaultResolver
 	}
@@ -99,8 +109,8 @@ func (c Config) validate() error {
 	if c.User == "" || (c.Password.Empty() && c.SASL == nil) {
 		return fmt.Errorf("%w: imap-user and the IMAP password are required", ErrConfig)
 	}
-	if c.State == "" {
-		return fmt.Errorf("%w: state folder is required", ErrConfig)
+	if c.Open == nil {
+		return fmt.Errorf("%w: a state is required", ErrConfig)
 	}
 	for _, f := range []string{c.ProcessedFolder, c.RejectedFolder} {
 		if f == c.Mailbox {

@@ -29,7 +29,7 @@ func TestLoopbackCheck(t *testing.T) {
 }
 
 func TestConfigValidation(t *testing.T) {
-	good := Config{Addr: "127.0.0.1:1", TLS: TLSInsecure, User: "u", Password: secretOf("p"), State: t.TempDir()}
+	good := withState(Config{Addr: "127.0.0.1:1", TLS: TLSInsecure, User: "u", Password: secretOf("p")}, t.TempDir())
 	for _, tc := range []struct {
 		name string
 		mod  func(*Config)
@@ -38,7 +38,7 @@ func TestConfigValidation(t *testing.T) {
 		{"addr without port", func(c *Config) { c.Addr = "imap.example" }},
 		{"bad tls", func(c *Config) { c.TLS = "none" }},
 		{"no password", func(c *Config) { c.Password = secretOf("") }},
-		{"no state", func(c *Config) { c.State = "" }},
+		{"no state", func(c *Config) { c.Open = nil }},
 		{"processed = mailbox", func(c *Config) { c.ProcessedFolder = "INBOX" }},
 	} {
 		c := good
@@ -65,7 +65,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 	h := newMemServer(t)
 	u, _ := h.NewUser(t)
 	var buf syncBuf
-	c := Config{Addr: h.Addr(), TLS: TLSInsecure, User: u, Password: secretOf("Hemmelig-Passord-42"), State: t.TempDir()}
+	c := withState(Config{Addr: h.Addr(), TLS: TLSInsecure, User: u, Password: secretOf("Hemmelig-Passord-42")}, t.TempDir())
 	p, err := New(c, zerolog.New(&buf).Level(zerolog.DebugLevel))
 	if err != nil {
 		t.Fatal(err)

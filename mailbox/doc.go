@@ -1,12 +1,14 @@
 // Package mailbox is the IMAP ingest of SPEC 6 (issue 4): it turns messages in a mailbox into
 // spooled attachment files with their provenance, and never loses or doubles one. It does not
-// know spreadsheet columns, does not decrypt and does not validate; the pipeline takes the
-// spooled files (spool.Store.List / Claim) from there.
+// know spreadsheet columns, does not decrypt and does not validate: it hands each message's
+// attachments to the state through the Store interface it declares (internal/state.Store has
+// it) and names why a message was rejected in its own terms (Reason*); internal/intake takes the
+// files from the state and turns the reasons into findings.
 //
 // Order of steps for each message (the crash-safety rule): fetch BODY.PEEK[] (not marked read),
 // stream it into the MIME extractor which writes each accepted attachment to a 0600 temp file and
 // fsyncs it; rename into STATE/spool/<file-id> and fsync the folder; record the entries, the
-// message ledger entry and the mailbox's last UID in ONE bbolt transaction; only then move the
+// message ledger entry and the mailbox's last UID in ONE state transaction (Store.AddFiles or RecordMessage); only then move the
 // message to the processed (or rejected) folder and mark it moved. A crash before the
 // transaction leaves the message in the mailbox (it is fetched again; identical spool files are
 // simply replaced); a crash after it leaves a recorded, unmoved message, which the next pass

@@ -14,6 +14,7 @@ import (
 	"github.com/fhi/sysvak-import/mailbox/spool"
 
 	"github.com/fhi/sysvak-import/internal/imaptest"
+	"github.com/fhi/sysvak-import/internal/intake"
 )
 
 // Faults and hostile input at the poller level (issue 7): hostile messages are rejected (or,
@@ -58,7 +59,7 @@ func TestHostileMailsPoll(t *testing.T) {
 	byUID := map[uint32][]string{}
 	for _, r := range res.Rejected {
 		for _, s := range r.Reasons {
-			byUID[r.UID] = append(byUID[r.UID], s.Reason)
+			byUID[r.UID] = append(byUID[r.UID], string(intake.Finding(s.Reason)))
 		}
 	}
 	processed := map[uint32]ProcessedMessage{}
@@ -107,7 +108,7 @@ func assertSpoolClean(t *testing.T, state string) {
 		}
 		rel, _ := filepath.Rel(state, p)
 		switch {
-		case rel == spool.DBFileName, rel == spool.LockFileName:
+		case rel == spool.DBFileName, rel == spool.LockFileName, rel == "ledger.db", rel == "ledger.key":
 		case strings.HasPrefix(rel, spool.SpoolDir+string(filepath.Separator)) && spool.ValidFileID(strings.TrimSuffix(filepath.Base(rel), filepath.Ext(rel))):
 		default:
 			t.Errorf("unexpected file in the state folder: %s", rel)
@@ -117,6 +118,12 @@ func assertSpoolClean(t *testing.T, state string) {
 }
 
 func TestDropMidFetch(t *testing.T) {
+	if raceDetector {
+		// go-imap v2.0.0-beta.8 reads the rest of a literal cut by a dropped connection from the
+		// consumer's goroutine while its reader goroutine reads on: an upstream data race on
+		// the broken connection. `make test` runs this test in its pass without -race.
+		t.Skip("upstream go-imap race on a dropped connection; run without -race (make test does)")
+	}
 	servers := map[string]func(testing.TB) serverHandle{"memserver": newMemServer, "dovecot": newDovecot}
 	for name, newServer := range servers {
 		t.Run(name, func(t *testing.T) {

@@ -21,8 +21,7 @@ func TestKillHelper(t *testing.T) {
 		t.Skip("helper process for TestKillPoller")
 	}
 	killAt, _ := strconv.Atoi(os.Getenv("KILL_AT"))
-	p, err := New(Config{Addr: os.Getenv("ADDR"), TLS: TLSInsecure, User: os.Getenv("IMAP_USER"), Password: secretOf("secret"),
-		State: os.Getenv("STATE")}, zerolog.Nop())
+	p, err := New(withState(Config{Addr: os.Getenv("ADDR"), TLS: TLSInsecure, User: os.Getenv("IMAP_USER"), Password: secretOf("secret")}, os.Getenv("STATE")), zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -204,7 +204,7 @@ func TestOAuthRefreshOnceAfterRefusal(t *testing.T) {
 	// Refused twice (the new token too): one retry only, and the error says what the server said.
 	o.appendN(1, 1)
 	bad := constToken(forged)
-	_, err = o.oauthPoller(mailauth.MechOAUTHBEARER, bad, func(c *Config) { c.State = t.TempDir() }).PollOnce(context.Background())
+	_, err = o.oauthPoller(mailauth.MechOAUTHBEARER, bad, func(c *Config) { *c = withState(*c, t.TempDir()) }).PollOnce(context.Background())
 	if !errors.Is(err, ErrIMAP) || !strings.Contains(err.Error(), "invalid_token") {
 		t.Fatalf("want a refused login naming the server's status, got %v", err)
 	}

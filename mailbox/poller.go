@@ -13,20 +13,8 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/rs/zerolog"
 
+	"github.com/fhi/sysvak-import/internal/state"
 	"github.com/fhi/sysvak-import/mailbox/mime"
-	"github.com/fhi/sysvak-import/mailbox/spool"
-	"github.com/fhi/sysvak-import/validate"
-)
-
-// Reason codes of a rejected message or a skipped part (report entries, SPEC 6 "a report entry
-// saying why"). The file codes are the validate ones; the mail.* codes are the mailbox's own.
-const (
-	CodeNoAttachment = validate.MailNoAttachment
-	CodeUnreadable   = validate.MailUnreadable
-	CodeTooManyParts = validate.MailTooManyParts
-	CodeTooDeep      = validate.MailTooDeep
-	CodeUnsupported  = validate.FileUnsupportedFormat
-	CodeTooLarge     = validate.FileTooLarge
 )
 
 // Errors of a pass, for errors.Is. ErrIMAP: the server or the connection failed (retry later,
@@ -40,17 +28,17 @@ var (
 type RejectedMessage struct {
 	UID       uint32
 	MessageID string
-	Received  time.Time    // the message's INTERNALDATE (when the server got it)
-	Reasons   []spool.Skip // Reason is a code (CodeNoAttachment, CodeUnsupported, ...)
+	Received  time.Time         // the message's INTERNALDATE (when the server got it)
+	Reasons   []state.Rejection // Reason is one of the Reason* constants
 }
 
 // ProcessedMessage is a message moved to the processed folder.
 type ProcessedMessage struct {
 	UID       uint32
 	MessageID string
-	FileIDs   []string     // new files
-	Resent    []string     // files already in the spool
-	Skipped   []spool.Skip // parts not taken (e.g. a PDF beside the workbook)
+	FileIDs   []string          // new files
+	Resent    []string          // files already in the spool
+	Skipped   []state.Rejection // parts not taken (e.g. a PDF beside the workbook)
 }
 
 // Result is what one pass did.
@@ -58,9 +46,9 @@ type Result struct {
 	Mailbox            string
 	UIDValidity        uint32
 	UIDValidityChanged bool
-	Messages           int           // messages fetched and recorded in this pass
-	Spooled            []spool.Entry // new spool entries
-	Resent             []spool.Entry // existing entries that arrived again
+	Messages           int          // messages fetched and recorded in this pass
+	Spooled            []state.File // new files
+	Resent             []state.File // known files that arrived again
 	Processed          []ProcessedMessage
 	Rejected           []RejectedMessage
 	Moved              int // messages moved (including recorded ones left unmoved by an earlier crash)
@@ -69,9 +57,9 @@ type Result struct {
 // Poller polls one mailbox into one state folder. It holds the state folder's poll lock from New
 // to Close. It is not safe for concurrent use.
 type Poller struct {
-	cfg  Config
-	log  zerolog.Logger
-	lock *spool.FileLock
+	cfg    Config
+	log    zerolog.Logger
+	unlock func() error
 
 	c          *imapclient.Client
 	authExpiry time.Time // when the SASL credential of c expires (zero: password, or not known)
@@ -83,24 +71,30 @@ type Poller struct {
 	hook func(point string, uid uint32) error
 }
 
-// New validates the configuration and takes the poll lock of cfg.State (an error wrapping
-// spool.ErrLocked when another poller has it). It does not connect yet.
+// New validates the configuration and takes the poll lock (cfg.Lock; an error wrapping
+// state.ErrLocked when another poller has it). It does not connect yet.
 func New(cfg Config, log zerolog.Logger) (*Poller, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	l, err := spool.Lock(cfg.State)
-	if err != nil {
-		return nil, err
+	unlock := func() error { return nil }
+	if cfg.Lock != nil {
+		u, err := cfg.Lock()
+		if err != nil {
+			return nil, err
+		}
+		unlock = u
 	}
-	return &Poller{cfg: cfg, log: log.With().Str("component", "mailbox").Logger(), lock: l, wake: make(chan struct{}, 1)}, nil
+	return &Poller{cfg: cfg, log: log.With().Str("component", "mailbox").Logger(), unlock: unlock, wake: make(chan struct{}, 1)}, nil
 }
 
 // Close logs out and releases the poll lock.
 func (p *Poller) Close() error {
 	p.disconnect()
-	return p.lock.Unlock()
+	u := p.unlock
+	p.unlock = func() error { return nil }
+	return u()
 }
 
 func (p *Poller) disconnect() {
@@ -255,64 +249,28 @@ func (p *Poller) PollOnce(ctx context.Context) (Result, error) {
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}
-	st, err := spool.Open(ctx, p.cfg.State, spool.Options{})
+	st, err := p.cfg.Open(ctx)
 	if err != nil {
 		return res, fmt.Errorf("%w: %w", ErrState, err)
 	}
 	defer st.Close()
-	if err := st.CleanTemp(); err != nil { // we hold the poll lock
-		return res, fmt.Errorf("%w: %w", ErrState, err)
-	}
-	if p.c != nil && p.tokenExpired(time.Second) {
-		p.log.Debug().Msg("access token expired; logging in again with a new one")
-		p.disconnect()
-	}
-	if err := p.connect(ctx); err != nil {
-		return res, err
-	}
-	if err := p.ensureFolders(); err != nil {
-		p.disconnect()
-		return res, err
-	}
-	sel, err := p.c.Select(p.cfg.Mailbox, nil).Wait()
-	if err != nil {
-		return res, p.imapErr("select", err)
-	}
-	res.UIDValidity = sel.UIDValidity
-	ms, err := st.MailboxState(p.cfg.Mailbox)
-	if err != nil {
-		return res, fmt.Errorf("%w: %w", ErrState, err)
-	}
-	if ms.UIDValidity != sel.UIDValidity {
-		if ms.UIDValidity != 0 {
-			res.UIDValidityChanged = true
-			p.log.Warn().Uint32("old_uidvalidity", ms.UIDValidity).Uint32("uidvalidity", sel.UIDValidity).
-				Msg("UIDVALIDITY changed: rescanning the mailbox, recognising known messages by Message-ID and SHA-256")
-		}
-		ms = spool.MailboxState{UIDValidity: sel.UIDValidity}
-		if err := st.SetMailboxState(p.cfg.Mailbox, ms); err != nil {
+	if p.cfg.Lock != nil { // we hold the poll lock: nobody else writes into the temp folder
+		if err := cleanTemp(st.TempDir()); err != nil {
 			return res, fmt.Errorf("%w: %w", ErrState, err)
 		}
 	}
-	log := p.log.With().Uint32("uidvalidity", sel.UIDValidity).Logger()
-
-	// Messages recorded by an earlier pass but not moved (a crash between record and move).
-	if err := p.finishPendingMoves(st, sel.UIDValidity, &res, log); err != nil {
+	uidValidity, lastUID, err := p.selectMailbox(ctx, st, &res)
+	if err != nil {
 		return res, err
 	}
-
-	var uids []imap.UID
-	if sel.NumMessages > 0 {
-		sd, err := p.c.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{{imap.UIDRange{Start: imap.UID(ms.LastUID + 1), Stop: 0}}}}, nil).Wait()
-		if err != nil {
-			return res, p.imapErr("uid search", err)
-		}
-		for _, u := range sd.AllUIDs() {
-			if uint32(u) > ms.LastUID { // "N:*" includes the highest UID even when it is below N
-				uids = append(uids, u)
-			}
-		}
-		slices.Sort(uids)
+	log := p.log.With().Uint32("uidvalidity", uidValidity).Logger()
+	// Messages recorded by an earlier pass but not moved (a crash between record and move).
+	if err := p.finishPendingMoves(ctx, st, uidValidity, &res, log); err != nil {
+		return res, err
+	}
+	uids, err := p.newUIDs(lastUID)
+	if err != nil {
+		return res, err
 	}
 	if len(uids) > 0 {
 		log.Info().Int("messages", len(uids)).Msg("new messages")
@@ -321,7 +279,7 @@ func (p *Poller) PollOnce(ctx context.Context) (Result, error) {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		if err := p.takeMessage(ctx, st, sel.UIDValidity, uint32(uid), &res, log); err != nil {
+		if err := p.takeMessage(ctx, st, uidValidity, uint32(uid), &res, log); err != nil {
 			return res, err
 		}
 	}
@@ -332,8 +290,67 @@ func (p *Poller) PollOnce(ctx context.Context) (Result, error) {
 	return res, nil
 }
 
-func (p *Poller) finishPendingMoves(st *spool.Store, uidValidity uint32, res *Result, log zerolog.Logger) error {
-	pend, err := st.PendingMoves(p.cfg.Mailbox, uidValidity)
+// selectMailbox connects, makes the folders, selects the mailbox and reconciles its UIDVALIDITY
+// with the state; it returns the UIDVALIDITY and the last UID taken.
+func (p *Poller) selectMailbox(ctx context.Context, st Store, res *Result) (uint32, uint32, error) {
+	if p.c != nil && p.tokenExpired(time.Second) {
+		p.log.Debug().Msg("access token expired; logging in again with a new one")
+		p.disconnect()
+	}
+	if err := p.connect(ctx); err != nil {
+		return 0, 0, err
+	}
+	if err := p.ensureFolders(); err != nil {
+		p.disconnect()
+		return 0, 0, err
+	}
+	sel, err := p.c.Select(p.cfg.Mailbox, nil).Wait()
+	if err != nil {
+		return 0, 0, p.imapErr("select", err)
+	}
+	res.UIDValidity = sel.UIDValidity
+	ms, err := st.MailboxState(ctx, p.cfg.Mailbox)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%w: %w", ErrState, err)
+	}
+	if ms.UIDValidity != sel.UIDValidity {
+		if ms.UIDValidity != 0 {
+			res.UIDValidityChanged = true
+			p.log.Warn().Uint32("old_uidvalidity", ms.UIDValidity).Uint32("uidvalidity", sel.UIDValidity).
+				Msg("UIDVALIDITY changed: rescanning the mailbox, recognising known messages by Message-ID and SHA-256")
+		}
+		ms = state.MailboxState{UIDValidity: sel.UIDValidity}
+		if err := st.SetMailboxState(ctx, p.cfg.Mailbox, ms); err != nil {
+			return 0, 0, fmt.Errorf("%w: %w", ErrState, err)
+		}
+	}
+	if sel.NumMessages == 0 {
+		ms.LastUID = ^uint32(0) // nothing to search
+	}
+	return sel.UIDValidity, ms.LastUID, nil
+}
+
+// newUIDs lists the UIDs above last, in order.
+func (p *Poller) newUIDs(last uint32) ([]imap.UID, error) {
+	if last == ^uint32(0) {
+		return nil, nil
+	}
+	sd, err := p.c.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{{imap.UIDRange{Start: imap.UID(last + 1), Stop: 0}}}}, nil).Wait()
+	if err != nil {
+		return nil, p.imapErr("uid search", err)
+	}
+	var uids []imap.UID
+	for _, u := range sd.AllUIDs() {
+		if uint32(u) > last { // "N:*" includes the highest UID even when it is below N
+			uids = append(uids, u)
+		}
+	}
+	slices.Sort(uids)
+	return uids, nil
+}
+
+func (p *Poller) finishPendingMoves(ctx context.Context, st Store, uidValidity uint32, res *Result, log zerolog.Logger) error {
+	pend, err := st.PendingMoves(ctx, p.cfg.Mailbox, uidValidity)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
@@ -359,7 +376,7 @@ func (p *Poller) finishPendingMoves(st *spool.Store, uidValidity uint32, res *Re
 			}
 			res.Moved++
 		}
-		if err := st.MarkMoved(p.cfg.Mailbox, uidValidity, m.UID); err != nil {
+		if err := st.MarkMoved(ctx, p.cfg.Mailbox, uidValidity, m.UID); err != nil {
 			return fmt.Errorf("%w: %w", ErrState, err)
 		}
 		log.Info().Uint32("uid", m.UID).Bool("was_present", present[m.UID]).Str("folder_role", roleOf(p.cfg, m.Folder)).
@@ -368,114 +385,50 @@ func (p *Poller) finishPendingMoves(st *spool.Store, uidValidity uint32, res *Re
 	return nil
 }
 
-func (p *Poller) takeMessage(ctx context.Context, st *spool.Store, uidValidity, uid uint32, res *Result, log zerolog.Logger) error {
-	// A stop (SIGINT/SIGTERM) lets the current message finish: spooled, recorded and moved.
+// fetched is one message as fetched: its envelope, headers and the attachments taken.
+type fetched struct {
+	env      *imap.Envelope
+	internal time.Time
+	headers  receiptHeaders
+	atts     []mime.Attachment
+	skipped  []mime.Skipped
+	gotBody  bool
+}
+
+// takeMessage takes one message: claim, fetch, record, move (the crash-safety order of the
+// package comment). A stop (SIGINT/SIGTERM) lets the current message finish.
+func (p *Poller) takeMessage(ctx context.Context, st Store, uidValidity, uid uint32, res *Result, log zerolog.Logger) error {
 	ctx = context.WithoutCancel(ctx)
 	log = log.With().Uint32("uid", uid).Logger()
-	if rec, ok, err := st.Message(p.cfg.Mailbox, uidValidity, uid); err != nil {
+	key := state.MessageKey{Mailbox: p.cfg.Mailbox, UIDValidity: uidValidity, UID: uid}
+	if rec, err := st.Message(ctx, key); err == nil && rec.Moved {
+		return nil
+	} else if err != nil && !errors.Is(err, state.ErrNotFound) {
 		return fmt.Errorf("%w: %w", ErrState, err)
-	} else if ok && rec.Moved {
+	}
+	claim, err := st.ClaimMessage(ctx, key, p.cfg.Owner, 5*time.Minute)
+	if errors.Is(err, state.ErrClaimed) {
+		log.Debug().Msg("message claimed by another poller")
 		return nil
 	}
-	fc := p.c.Fetch(imap.UIDSetNum(imap.UID(uid)), &imap.FetchOptions{
-		UID: true, Envelope: true, InternalDate: true,
-		BodySection: []*imap.FetchItemBodySection{{Peek: true}}, // BODY.PEEK[]: not marked \Seen
-	})
-	var (
-		env      *imap.Envelope
-		internal time.Time
-		atts     []mime.Attachment
-		skipped  []mime.Skipped
-		gotBody  bool
-		xerr     error
-	)
-	for msg := fc.Next(); msg != nil; msg = fc.Next() {
-		for item := msg.Next(); item != nil; item = msg.Next() {
-			switch it := item.(type) {
-			case imapclient.FetchItemDataEnvelope:
-				env = it.Envelope
-			case imapclient.FetchItemDataInternalDate:
-				internal = it.Time
-			case imapclient.FetchItemDataBodySection:
-				if gotBody || xerr != nil {
-					continue
-				}
-				gotBody = true
-				atts, skipped, xerr = mime.Extract(ctx, it.Literal, p.cfg.Limits, p.cfg.Sniffer, st.TempDir())
-			}
-		}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrState, err)
 	}
-	if err := fc.Close(); err != nil {
-		removeAll(atts)
-		if xerr == nil || errors.Is(xerr, mime.ErrSource) {
-			return p.imapErr("fetch", err)
+	defer func() { _ = st.ReleaseClaim(ctx, claim) }()
+	fm, err := p.fetch(ctx, st, uid)
+	if err != nil || !fm.gotBody {
+		if err == nil {
+			log.Warn().Msg("message vanished before it was fetched")
 		}
-	}
-	if xerr != nil {
-		removeAll(atts)
-		if errors.Is(xerr, mime.ErrSource) {
-			return p.imapErr("fetch", xerr)
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("%w: %w", ErrState, xerr)
-	}
-	if !gotBody {
-		log.Warn().Msg("message vanished before it was fetched")
-		return nil
-	}
-	if err := p.callHook("fetched", uid); err != nil {
-		removeAll(atts)
 		return err
 	}
-	arr := spool.Arrival{Received: internal, Mailbox: p.cfg.Mailbox, UIDValidity: uidValidity, UID: uid}
-	if env != nil {
-		arr.MessageID = env.MessageID
-		if len(env.From) > 0 {
-			arr.Sender = env.From[0].Addr()
-		}
+	if err := p.callHook("fetched", uid); err != nil {
+		removeAll(fm.atts)
+		return err
 	}
-	if arr.Received.IsZero() {
-		arr.Received = time.Now()
-	}
-	rec := &spool.MessageRecord{Mailbox: p.cfg.Mailbox, UIDValidity: uidValidity, UID: uid, MessageID: arr.MessageID}
-	for _, s := range skipped {
-		rec.Skipped = append(rec.Skipped, spool.Skip{FileName: s.FileName, Reason: string(reasonCode(s.Reason)), What: s.What, Size: s.Size})
-	}
-	if len(atts) == 0 {
-		rec.Folder = p.cfg.RejectedFolder
-		if len(rec.Skipped) == 0 {
-			rec.Skipped = []spool.Skip{{Reason: string(CodeNoAttachment)}}
-		}
-		if err := st.RecordMessage(ctx, rec); err != nil {
-			return fmt.Errorf("%w: %w", ErrState, err)
-		}
-		res.Rejected = append(res.Rejected, RejectedMessage{UID: uid, MessageID: rec.MessageID, Received: arr.Received, Reasons: rec.Skipped})
-		codes := make([]string, 0, len(rec.Skipped))
-		for _, s := range rec.Skipped {
-			codes = append(codes, s.Reason)
-		}
-		log.Info().Strs("reasons", codes).Msg("message rejected: no usable attachment")
-	} else {
-		rec.Folder = p.cfg.ProcessedFolder
-		in := make([]spool.Incoming, 0, len(atts))
-		for _, a := range atts {
-			in = append(in, spool.Incoming{TempPath: a.Path, SHA256: a.SHA256, Size: a.Size, FileName: a.FileName, Kind: a.What})
-		}
-		cr, err := st.Commit(ctx, in, arr, rec)
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrState, err)
-		}
-		res.Spooled = append(res.Spooled, cr.New...)
-		res.Resent = append(res.Resent, cr.Resent...)
-		res.Processed = append(res.Processed, ProcessedMessage{UID: uid, MessageID: rec.MessageID, FileIDs: rec.FileIDs, Resent: rec.Resent, Skipped: rec.Skipped})
-		for _, e := range cr.New {
-			log.Info().Str("file_id", e.FileID).Int64("size", e.Size).Str("ext", mime.Extension(e.FileName)).Str("kind", e.Kind).Msg("file spooled")
-		}
-		for _, e := range cr.Resent {
-			log.Info().Str("file_id", e.FileID).Msg("file arrived again (resent)")
-		}
+	rec, err := p.record(ctx, st, key, fm, res, log)
+	if err != nil {
+		return err
 	}
 	res.Messages++
 	if err := p.callHook("recorded", uid); err != nil {
@@ -488,10 +441,127 @@ func (p *Poller) takeMessage(ctx context.Context, st *spool.Store, uidValidity, 
 	if err := p.callHook("moved", uid); err != nil {
 		return err
 	}
-	if err := st.MarkMoved(p.cfg.Mailbox, uidValidity, uid); err != nil {
+	if err := st.MarkMoved(ctx, p.cfg.Mailbox, uidValidity, uid); err != nil {
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
 	return nil
+}
+
+// fetch fetches a message (BODY.PEEK[]: not marked \Seen) and streams it into the MIME extractor,
+// which writes the accepted attachments into the state's temp folder.
+func (p *Poller) fetch(ctx context.Context, st Store, uid uint32) (*fetched, error) {
+	fc := p.c.Fetch(imap.UIDSetNum(imap.UID(uid)), &imap.FetchOptions{
+		UID: true, Envelope: true, InternalDate: true,
+		BodySection: []*imap.FetchItemBodySection{{Peek: true}},
+	})
+	fm := &fetched{}
+	var xerr error
+	for msg := fc.Next(); msg != nil; msg = fc.Next() {
+		for item := msg.Next(); item != nil; item = msg.Next() {
+			switch it := item.(type) {
+			case imapclient.FetchItemDataEnvelope:
+				fm.env = it.Envelope
+			case imapclient.FetchItemDataInternalDate:
+				fm.internal = it.Time
+			case imapclient.FetchItemDataBodySection:
+				if fm.gotBody || xerr != nil {
+					continue
+				}
+				fm.gotBody = true
+				body := &headerTap{r: it.Literal}
+				fm.atts, fm.skipped, xerr = mime.Extract(ctx, body, p.cfg.Limits, p.cfg.Sniffer, st.TempDir())
+				fm.headers = body.headers()
+				if errors.Is(xerr, mime.ErrSource) || body.err != nil {
+					if xerr == nil {
+						xerr = body.err
+					}
+					// The connection broke mid-literal: drop it at once. Draining the rest of
+					// the response (fc.Close) would read the connection beside the client's
+					// reader goroutine.
+					removeAll(fm.atts)
+					_ = p.c.Close()
+					p.c, p.foldersOK = nil, false
+					return nil, fmt.Errorf("%w: fetch: %w", ErrIMAP, xerr)
+				}
+			}
+		}
+	}
+	if err := fc.Close(); err != nil {
+		removeAll(fm.atts)
+		if xerr == nil || errors.Is(xerr, mime.ErrSource) {
+			return nil, p.imapErr("fetch", err)
+		}
+	}
+	if xerr != nil {
+		removeAll(fm.atts)
+		if errors.Is(xerr, mime.ErrSource) {
+			return nil, p.imapErr("fetch", xerr)
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: %w", ErrState, xerr)
+	}
+	return fm, nil
+}
+
+// record hands a fetched message to the state: its attachments (AddFiles), or, without one, the
+// message with why (RecordMessage). It returns the message as recorded.
+func (p *Poller) record(ctx context.Context, st Store, key state.MessageKey, fm *fetched, res *Result, log zerolog.Logger) (*state.Message, error) {
+	rec := &state.Message{Mailbox: key.Mailbox, UIDValidity: key.UIDValidity, UID: key.UID, Received: fm.internal,
+		ReturnPath: fm.headers.returnPath, AutoSubmitted: fm.headers.autoSubmitted, Precedence: fm.headers.precedence}
+	if rec.Received.IsZero() {
+		rec.Received = time.Now()
+	}
+	arr := state.Arrival{Received: rec.Received, Mailbox: key.Mailbox, UIDValidity: key.UIDValidity, UID: key.UID}
+	if fm.env != nil {
+		rec.MessageID = fm.env.MessageID
+		if len(fm.env.From) > 0 {
+			rec.From = fm.env.From[0].Addr()
+		}
+		if len(fm.env.ReplyTo) > 0 {
+			rec.ReplyTo = fm.env.ReplyTo[0].Addr()
+		}
+	}
+	arr.MessageID, arr.Sender = rec.MessageID, rec.From
+	for _, s := range fm.skipped {
+		rec.Rejected = append(rec.Rejected, state.Rejection{FileName: s.FileName, Reason: string(s.Reason), What: s.What, Size: s.Size})
+	}
+	if len(fm.atts) == 0 {
+		rec.Folder = p.cfg.RejectedFolder
+		if len(rec.Rejected) == 0 {
+			rec.Rejected = []state.Rejection{{Reason: ReasonNoAttachment}}
+		}
+		if err := st.RecordMessage(ctx, rec); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrState, err)
+		}
+		res.Rejected = append(res.Rejected, RejectedMessage{UID: key.UID, MessageID: rec.MessageID, Received: rec.Received, Reasons: rec.Rejected})
+		reasons := make([]string, 0, len(rec.Rejected))
+		for _, s := range rec.Rejected {
+			reasons = append(reasons, s.Reason)
+		}
+		log.Info().Strs("reasons", reasons).Msg("message rejected: no usable attachment")
+		return rec, nil
+	}
+	rec.Folder = p.cfg.ProcessedFolder
+	in := make([]state.Incoming, 0, len(fm.atts))
+	for _, a := range fm.atts {
+		in = append(in, state.Incoming{TempPath: a.Path, SHA256: a.SHA256, Size: a.Size, FileName: a.FileName, Kind: a.What})
+	}
+	cr, err := st.AddFiles(ctx, in, arr, rec)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrState, err)
+	}
+	res.Spooled = append(res.Spooled, cr.New...)
+	res.Resent = append(res.Resent, cr.Resent...)
+	res.Processed = append(res.Processed, ProcessedMessage{UID: key.UID, MessageID: rec.MessageID, FileIDs: rec.FileIDs, Resent: rec.Resent, Skipped: rec.Rejected})
+	for _, f := range cr.New {
+		log.Info().Str("file_id", f.ID).Int64("size", f.Size).Str("ext", mime.Extension(f.Name)).Str("kind", f.Kind).Msg("file spooled")
+	}
+	for _, f := range cr.Resent {
+		log.Info().Str("file_id", f.ID).Msg("file arrived again (resent)")
+	}
+	return rec, nil
 }
 
 func (p *Poller) callHook(point string, uid uint32) error {
@@ -499,20 +569,6 @@ func (p *Poller) callHook(point string, uid uint32) error {
 		return nil
 	}
 	return p.hook(point, uid)
-}
-
-func reasonCode(r mime.Reason) validate.Code {
-	switch r {
-	case mime.ReasonUnsupported:
-		return CodeUnsupported
-	case mime.ReasonTooLarge:
-		return CodeTooLarge
-	case mime.ReasonTooManyParts:
-		return CodeTooManyParts
-	case mime.ReasonTooDeep:
-		return CodeTooDeep
-	}
-	return CodeUnreadable
 }
 
 func removeAll(atts []mime.Attachment) {

@@ -121,7 +121,7 @@ func BenchmarkPollMemServer(b *testing.B) {
 						b.Fatal(err)
 					}
 				}
-				p, err := New(Config{Addr: h.Addr(), TLS: TLSInsecure, User: u, Password: secretOf(pw), State: b.TempDir()}, zerolog.Nop())
+				p, err := New(withState(Config{Addr: h.Addr(), TLS: TLSInsecure, User: u, Password: secretOf(pw)}, b.TempDir()), zerolog.Nop())
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -1,6 +1,7 @@
 package mailbox
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/fhi/sysvak-import/internal/imaptest"
 	"github.com/fhi/sysvak-import/internal/secret"
+	"github.com/fhi/sysvak-import/internal/state/folder"
 )
 
 // The servers of the conformance suite live in internal/imaptest (shared with the CLI tests and
@@ -39,3 +41,10 @@ func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(
 func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// withState gives a config the folder state dir (and its poll lock).
+func withState(c Config, dir string) Config {
+	c.Open = func(ctx context.Context) (Store, error) { return folder.Open(ctx, dir, folder.Options{}) }
+	c.Lock = func() (func() error, error) { return folder.LockPoll(dir) }
+	return c
+}

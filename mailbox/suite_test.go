@@ -17,6 +17,7 @@ import (
 
 	"github.com/fhi/sysvak-import/fixtures/mail/mailgen"
 	"github.com/fhi/sysvak-import/internal/secret"
+	"github.com/fhi/sysvak-import/internal/state"
 	"github.com/fhi/sysvak-import/mailbox/spool"
 )
 
@@ -52,8 +53,8 @@ func newEnv(t *testing.T, newServer func(testing.TB) serverHandle) *env {
 }
 
 func (e *env) config(mod ...func(*Config)) Config {
-	cfg := Config{Addr: e.h.Addr(), TLS: TLSInsecure, User: e.user, Password: secret.New([]byte(e.pass)),
-		State: e.state, Interval: time.Hour, BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond}
+	cfg := withState(Config{Addr: e.h.Addr(), TLS: TLSInsecure, User: e.user, Password: secret.New([]byte(e.pass)),
+		Interval: time.Hour, BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond}, e.state)
 	for _, m := range mod {
 		m(&cfg)
 	}
@@ -218,7 +219,7 @@ func runPollerSuite(t *testing.T, newServer func(testing.TB) serverHandle) {
 				reasons[s.Reason+"/"+s.What] = true
 			}
 		}
-		for _, want := range []string{string(CodeNoAttachment) + "/", string(CodeUnsupported) + "/pdf"} {
+		for _, want := range []string{ReasonNoAttachment + "/", ReasonUnsupported + "/pdf"} {
 			if !reasons[want] {
 				t.Errorf("rejection reasons %v lack %s", reasons, want)
 			}
@@ -226,19 +227,19 @@ func runPollerSuite(t *testing.T, newServer func(testing.TB) serverHandle) {
 		// Spool files: present, 0600, bytes as received; entries carry the provenance.
 		st := e.store()
 		for _, en := range res.Spooled {
-			path, _ := st.Path(en.FileID)
+			path, _ := st.Path(en.ID)
 			data, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if hexSum(data) != en.SHA256 || en.FileID != en.SHA256[:16] || !seen[en.SHA256] {
-				t.Errorf("spool file %s does not match its entry", en.FileID)
+			if hexSum(data) != en.SHA256 || en.ID != en.SHA256[:16] || !seen[en.SHA256] {
+				t.Errorf("spool file %s does not match its entry", en.ID)
 			}
 			fi, _ := os.Stat(path)
 			if fi.Mode().Perm() != 0o600 {
 				t.Errorf("spool file mode %v", fi.Mode())
 			}
-			if en.Status != spool.StatusNew || en.Source.Mailbox != "INBOX" || en.Source.UID == 0 ||
+			if en.Status != state.StatusArrived || en.Source.Mailbox != "INBOX" || en.Source.UID == 0 ||
 				en.Source.MessageID == "" || en.Source.Sender != "vaksine@kommune.example" || en.Source.UIDValidity != res.UIDValidity {
 				t.Errorf("entry provenance %+v", en)
 			}
@@ -273,7 +274,7 @@ func runPollerSuite(t *testing.T, newServer func(testing.TB) serverHandle) {
 		r1 := mustPoll(t, p)
 		e.append("INBOX", corpusCase("duplicate_of_base64_xlsx").Msg.Bytes())
 		r2 := mustPoll(t, p)
-		if len(r1.Spooled) != 1 || len(r2.Spooled) != 0 || len(r2.Resent) != 1 || r2.Resent[0].FileID != r1.Spooled[0].FileID {
+		if len(r1.Spooled) != 1 || len(r2.Spooled) != 0 || len(r2.Resent) != 1 || r2.Resent[0].ID != r1.Spooled[0].ID {
 			t.Fatalf("pass1 %+v pass2 %+v", r1.Spooled, r2)
 		}
 		ents := e.entries()
@@ -427,7 +428,7 @@ func runPollerSuite(t *testing.T, newServer func(testing.TB) serverHandle) {
 		e := newEnv(t, newServer)
 		e.poller()
 		_, err := New(e.config(), zerolog.Nop())
-		if !errors.Is(err, spool.ErrLocked) {
+		if !errors.Is(err, state.ErrLocked) {
 			t.Fatalf("second poller: %v", err)
 		}
 	})
@@ -446,7 +447,7 @@ func runPollerSuite(t *testing.T, newServer func(testing.TB) serverHandle) {
 		e.append("INBOX", corpusCase("rfc2047_name").Msg.Bytes())
 		select {
 		case r := <-passes:
-			if len(r.Spooled) != 1 || r.Spooled[0].FileName != "Vaksiner Ålesund.xlsx" {
+			if len(r.Spooled) != 1 || r.Spooled[0].Name != "Vaksiner Ålesund.xlsx" {
 				t.Fatalf("woken pass: %+v", r)
 			}
 		case <-time.After(15 * time.Second):
@@ -497,7 +498,7 @@ func runPollerSuite(t *testing.T, newServer func(testing.TB) serverHandle) {
 		e.append("INBOX", corpusCase("qp_ole").Msg.Bytes()) // 4096 bytes
 		p := e.poller(func(c *Config) { c.Limits.MaxAttachmentSize = 4000 })
 		res := mustPoll(t, p)
-		if len(res.Rejected) != 1 || res.Rejected[0].Reasons[0].Reason != string(CodeTooLarge) {
+		if len(res.Rejected) != 1 || res.Rejected[0].Reasons[0].Reason != ReasonTooLarge {
 			t.Fatalf("%+v", res.Rejected)
 		}
 	})

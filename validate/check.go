@@ -348,8 +348,17 @@ func (c *Checker) Check(row *Row, out []Finding) (Record, []Finding) {
 			skip[col] = true
 		}
 	}
+	id := c.checkID(&f, &rec, cells, &skip)
+	dateOK := c.checkDate(&f, &rec, cells, &skip, id)
+	c.checkCode(&f, &rec, cells, &skip, dateOK)
+	c.checkFields(&f, &rec, cells, &skip)
+	c.checkFlags(&f, &rec, cells, &skip)
+	sortByColumn(f.out[start:])
+	return rec, f.out
+}
 
-	// Identifier (ids.md; validation-rules.md "Identifiers").
+// checkID checks the identifier (ids.md; validation-rules.md "Identifiers").
+func (c *Checker) checkID(f *rowFindings, rec *Record, cells *[NumColumns]string, skip *[NumColumns]bool) IDResult {
 	var id IDResult
 	if !skip[ColPersonID] {
 		id = CheckID(cells[ColPersonID], c.idOpts)
@@ -373,7 +382,11 @@ func (c *Checker) Check(row *Row, out []Finding) (Record, []Finding) {
 		rec.PersonIDType = id.Type
 	}
 
-	// Vaccination date.
+	return id
+}
+
+// checkDate checks the vaccination date; it reports whether the date could be read.
+func (c *Checker) checkDate(f *rowFindings, rec *Record, cells *[NumColumns]string, skip *[NumColumns]bool, id IDResult) bool {
 	dateOK := false
 	if !skip[ColVaccinationDate] {
 		d, code := ParseDate(cells[ColVaccinationDate], c.o.Date1904, c.o.AsOf.Year)
@@ -401,7 +414,11 @@ func (c *Checker) Check(row *Row, out []Finding) (Record, []Finding) {
 		}
 	}
 
-	// Vaccine code.
+	return dateOK
+}
+
+// checkCode checks the vaccine code (against the code list, on the vaccination date).
+func (c *Checker) checkCode(f *rowFindings, rec *Record, cells *[NumColumns]string, skip *[NumColumns]bool, dateOK bool) {
 	if !skip[ColSysvakCode] {
 		code, fc := c.codes.CheckCode(cells[ColSysvakCode], rec.VaccinationDate, dateOK)
 		rec.SysvakCode = code
@@ -415,7 +432,10 @@ func (c *Checker) Check(row *Row, out []Finding) (Record, []Finding) {
 		}
 	}
 
-	// Simple columns: field rules (validator tags, fast path first).
+}
+
+// checkFields checks the simple columns: field rules (validator tags, fast path first).
+func (c *Checker) checkFields(f *rowFindings, rec *Record, cells *[NumColumns]string, skip *[NumColumns]bool) {
 	var rules fieldRules
 	text := func(col Column) string {
 		if skip[col] {
@@ -454,6 +474,10 @@ func (c *Checker) Check(row *Row, out []Finding) (Record, []Finding) {
 		c.failedRules(rules, func(col Column, code Code) { f.add(col, code, SeverityError, nil) })
 	}
 
+}
+
+// checkFlags checks the yes/no and action columns.
+func (c *Checker) checkFlags(f *rowFindings, rec *Record, cells *[NumColumns]string, skip *[NumColumns]bool) {
 	if !skip[ColGivenElsewhere] {
 		v, blank, ok := ParseYesNo(cells[ColGivenElsewhere])
 		switch {
@@ -474,8 +498,6 @@ func (c *Checker) Check(row *Row, out []Finding) (Record, []Finding) {
 		}
 	}
 
-	sortByColumn(f.out[start:])
-	return rec, f.out
 }
 
 func optDate(d Date) string {

@@ -128,6 +128,14 @@ func message(en bool, key string) string {
 }
 
 func messageNB(key string) string {
+	if m := messageNBRows(key); m != "" {
+		return m
+	}
+	return messageNBFiles(key)
+}
+
+// messageNBRows holds the messages of the row-level codes.
+func messageNBRows(key string) string {
 	switch key {
 	case "id.missing":
 		return "Fødselsnummer mangler. Fyll inn fødselsnummer, D-nummer eller DUF-nummer."
@@ -203,6 +211,13 @@ func messageNB(key string) string {
 		return "Vaksinasjonen er allerede registrert[[ fra fil {file}]][[, rad {row}]]. Den blir ikke registrert på nytt."
 	case "ledger.delete_unknown":
 		return "Raden ber om sletting av en vaksinasjon som ikke er registrert herfra. Sjekk person, dato og vaksinekode."
+	}
+	return ""
+}
+
+// messageNBFiles holds the messages of the file-level and mail codes.
+func messageNBFiles(key string) string {
+	switch key {
 	case "file.unsupported_format":
 		return "Filen er ikke en Excel-arbeidsbok (.xlsx)[[; den ser ut som {what}]]. Send filen som .xlsx."
 	case "file.legacy_xls":
@@ -240,6 +255,14 @@ func messageNB(key string) string {
 }
 
 func messageEN(key string) string {
+	if m := messageENRows(key); m != "" {
+		return m
+	}
+	return messageENFiles(key)
+}
+
+// messageENRows holds the messages of the row-level codes.
+func messageENRows(key string) string {
 	switch key {
 	case "id.missing":
 		return "The ID number is missing. Enter the national ID number (fødselsnummer), D-number or DUF number."
@@ -315,6 +338,13 @@ func messageEN(key string) string {
 		return "This vaccination is already registered[[ from file {file}]][[, row {row}]]. It is not registered again."
 	case "ledger.delete_unknown":
 		return "The row asks to delete a vaccination that was never registered here. Check the person, date and vaccine code."
+	}
+	return ""
+}
+
+// messageENFiles holds the messages of the file-level and mail codes.
+func messageENFiles(key string) string {
+	switch key {
 	case "file.unsupported_format":
 		return "The file is not an Excel workbook (.xlsx)[[; it looks like {what}]]. Send the file as .xlsx."
 	case "file.legacy_xls":

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/fhi/sysvak-import/importer/decrypt"
-	"github.com/fhi/sysvak-import/importer/outdir"
+	"github.com/fhi/sysvak-import/internal/fsutil"
 	"github.com/fhi/sysvak-import/internal/secret"
 )
 
@@ -96,7 +96,7 @@ func runEncrypt(ctx context.Context, e *env, opts any, args []string, _ map[stri
 		fmt.Fprintf(e.stderr, "sysvak-import encrypt: %v\n", err)
 		return exitFileFailed
 	}
-	if err := outdir.WriteFileAtomic(out, buf.Bytes()); err != nil {
+	if err := fsutil.WriteFileAtomic(out, buf.Bytes()); err != nil {
 		fmt.Fprintf(e.stderr, "sysvak-import encrypt: %v\n", err)
 		return exitOperational
 	}

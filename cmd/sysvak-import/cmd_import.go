@@ -9,22 +9,8 @@ import (
 	"time"
 
 	"github.com/fhi/sysvak-import/importer"
-	"github.com/fhi/sysvak-import/importer/ledger"
 	"github.com/fhi/sysvak-import/importer/report"
-	"github.com/fhi/sysvak-import/internal/secret"
 )
-
-// localInput describes a local file for the pipeline.
-func localInput(path string, passwords []secret.Secret, now time.Time) importer.Input {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		abs = path
-	}
-	return importer.Input{
-		Path: path, Name: filepath.Base(path), Passwords: passwords,
-		Source: report.Source{Kind: "local", Path: abs, Received: now.UTC().Truncate(time.Second)},
-	}
-}
 
 type importFlags struct {
 	commonFlags
@@ -66,12 +52,12 @@ func runImport(ctx context.Context, e *env, opts any, args []string, columns map
 	}
 	s.opts.Strict = o.strict
 	s.opts.FHIR = o.fhir
-	led, err := ledger.Open(ctx, o.state, ledger.Options{})
+	st, err := openState(ctx, o.state, time.Second)
 	if err != nil {
 		return exitFor(e, s.log, err)
 	}
-	defer led.Close()
-	im := &importer.Importer{Ledger: led, OutDir: o.out, Opts: s.opts}
+	defer st.Close()
+	svc := newService(st, s, o.out)
 	code := exitOK
 	for _, path := range args {
 		if _, err := os.Stat(path); err != nil {
@@ -80,8 +66,7 @@ func runImport(ctx context.Context, e *env, opts any, args []string, columns map
 			continue
 		}
 		rep, err := withPassword(ctx, e, s, o.format, path, func(opts importer.Options) (*report.Report, error) {
-			im.Opts = opts
-			return im.Import(ctx, localInput(path, s.passwords, e.now()))
+			return svc.WithOptions(opts).ImportPath(ctx, path, s.passwords, e.now())
 		})
 		if err != nil {
 			return worst(code, exitFor(e, s.log, err))

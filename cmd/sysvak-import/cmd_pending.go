@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/fhi/sysvak-import/mailbox/spool"
+	"github.com/fhi/sysvak-import/internal/intake"
 )
 
 type pendingFlags struct {
@@ -46,12 +46,12 @@ func runPending(ctx context.Context, e *env, opts any, args []string, _ map[stri
 		fmt.Fprintf(e.stderr, "sysvak-import pending: %v\n", err)
 		return exitUsage
 	}
-	st, err := spool.Open(ctx, o.state, spool.Options{Timeout: 15 * time.Second})
+	st, err := openState(ctx, o.state, 15*time.Second)
 	if err != nil {
 		return exitFor(e, log, err)
 	}
 	defer st.Close()
-	list, err := st.List(spool.StatusWaitingPassword)
+	list, err := intake.New(st, intake.Config{Log: log}).Pending(ctx)
 	if err != nil {
 		return exitFor(e, log, err)
 	}
@@ -65,8 +65,8 @@ func runPending(ctx context.Context, e *env, opts any, args []string, _ map[stri
 			LastError string    `json:"last_error,omitempty"`
 		}
 		items := []item{}
-		for _, ent := range list {
-			items = append(items, item{ent.FileID, ent.Received, ent.Source.Sender, ent.FileName, ent.Size, ent.LastError})
+		for _, f := range list {
+			items = append(items, item{f.ID, f.Received, f.Source.Sender, f.Name, f.Size, f.LastError})
 		}
 		if err := writeJSONLine(e.stdout, items); err != nil {
 			return exitOperational
@@ -79,9 +79,9 @@ func runPending(ctx context.Context, e *env, opts any, args []string, _ map[stri
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tRECEIVED\tSENDER\tFILE\tSIZE\tLAST ERROR")
-	for _, ent := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", ent.FileID, ent.Received.Local().Format("2006-01-02 15:04 MST"), ent.Source.Sender,
-			ent.FileName, ent.Size, ent.LastError)
+	for _, f := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", f.ID, f.Received.Local().Format("2006-01-02 15:04 MST"), f.Source.Sender,
+			f.Name, f.Size, f.LastError)
 	}
 	tw.Flush()
 	return exitOK

@@ -8,12 +8,13 @@ import (
 	"time"
 
 	"github.com/fhi/sysvak-import/importer/decrypt"
-	"github.com/fhi/sysvak-import/importer/ledger"
+	"github.com/fhi/sysvak-import/internal/intake"
 	"github.com/fhi/sysvak-import/internal/mailauth"
 	"github.com/fhi/sysvak-import/internal/secret"
+	"github.com/fhi/sysvak-import/internal/state"
+	"github.com/fhi/sysvak-import/internal/state/folder"
 	"github.com/fhi/sysvak-import/mailbox"
 	"github.com/fhi/sysvak-import/mailbox/mime"
-	"github.com/fhi/sysvak-import/mailbox/spool"
 )
 
 type pollFlags struct {
@@ -81,100 +82,137 @@ func runPoll(ctx context.Context, e *env, opts any, args []string, columns map[s
 		fmt.Fprintf(e.stderr, "sysvak-import poll: %v\n", err)
 		return exitUsage
 	}
-	defer func() {
-		for i := range s.passwords {
-			s.passwords[i].Wipe()
-		}
-	}()
+	defer wipeAll(s.passwords)
 	s.opts.Strict = o.strict
 	s.opts.FHIR = o.fhir
-	var pw secret.Secret
-	switch {
-	case o.imapPasswordFile != "":
-		pw, err = secret.ReadFile(ctx, o.imapPasswordFile, e.stdin)
-		if err != nil {
-			fmt.Fprintf(e.stderr, "sysvak-import poll: --imap-password-file: %v\n", err)
-			return exitUsage
-		}
-	case e.getenv("SYSVAK_IMAP_PASSWORD") != "":
-		pw = secret.New([]byte(e.getenv("SYSVAK_IMAP_PASSWORD")))
-	}
-	defer pw.Wipe()
-	mech, err := mailauth.ParseMechanism(o.imapAuth)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "sysvak-import poll: --imap-auth: %v\n", err)
-		return exitUsage
-	}
-	login, err := o.oauth.saslLogin(ctx, e, mech, o.imapUser, o.imapAddr)
+	pw, login, err := imapLogin(ctx, e, o)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "sysvak-import poll: %v\n", err)
 		return exitUsage
 	}
-	if mech.OAuth() && (o.imapAddr == "" || o.imapUser == "") {
-		fmt.Fprintln(e.stderr, "sysvak-import poll: --imap-addr and --imap-user are required")
-		return exitUsage
-	}
-	if !mech.OAuth() && (o.imapAddr == "" || o.imapUser == "" || pw.Empty()) {
-		fmt.Fprintln(e.stderr, "sysvak-import poll: --imap-addr, --imap-user and an IMAP password (--imap-password-file or SYSVAK_IMAP_PASSWORD) are required")
-		return exitUsage
-	}
-	if o.interval <= 0 {
-		fmt.Fprintln(e.stderr, "sysvak-import poll: --interval must be positive")
-		return exitUsage
-	}
+	defer pw.Wipe()
 	p, err := mailbox.New(mailbox.Config{
 		Addr: o.imapAddr, TLS: lower(o.imapTLS), User: o.imapUser, Password: pw, SASL: saslOf(login),
 		Mailbox: o.mailbox, ProcessedFolder: o.processedFolder, RejectedFolder: o.rejectedFolder,
-		Interval: o.interval, State: o.state, Sniffer: acceptAttachment,
+		Interval: o.interval, Sniffer: acceptAttachment,
+		Open:   func(ctx context.Context) (mailbox.Store, error) { return openState(ctx, o.state, 10*time.Second) },
+		Lock:   func() (func() error, error) { return folder.LockPoll(o.state) },
 		Limits: mime.Limits{MaxAttachmentSize: s.opts.Limits.MaxFileSize},
 	}, s.log)
 	if err != nil {
-		fmt.Fprintf(e.stderr, "sysvak-import poll: %v\n", err)
-		if errors.Is(err, mailbox.ErrConfig) {
-			return exitUsage
-		}
-		return exitOperational // spool.ErrLocked (another poller) or the state folder failed
+		return exitFor(e, s.log, err) // a configuration error, another poller, or the state failed
 	}
 	defer p.Close()
-	pr := &spoolProcessor{e: e, s: s, out: o.out, state: o.state, format: o.format, lang: o.lang}
+	pr := &passRunner{e: e, s: s, out: o.out, state: o.state, format: o.format, lang: o.lang}
 	if o.once {
 		res, err := p.PollOnce(ctx)
-		if err != nil {
-			if errors.Is(err, mailbox.ErrConfig) {
-				fmt.Fprintf(e.stderr, "sysvak-import poll: %v\n", err)
-				return exitUsage
-			}
+		if err != nil && !errors.Is(err, mailbox.ErrConfig) {
 			// What this pass took before the failure is spooled and recorded: process it, then
 			// report the failure (exit 4). Nothing is lost either way.
 			if perr := pr.pass(context.WithoutCancel(ctx), res); perr != nil {
 				s.log.Error().Err(perr).Msg("processing the files taken before the failure")
 			}
-			return exitFor(e, s.log, err)
 		}
-		if err := pr.pass(ctx, res); err != nil {
+		if err == nil {
+			err = pr.pass(ctx, res)
+		}
+		if err != nil {
 			return exitFor(e, s.log, err)
 		}
 		return pr.code
 	}
 	err = p.Run(ctx, func(ctx context.Context, res mailbox.Result) error {
 		err := pr.pass(ctx, res)
-		if errors.Is(err, ledger.ErrLocked) || errors.Is(err, spool.ErrLocked) {
+		if errors.Is(err, state.ErrLocked) {
 			// Another command (unlock, import) holds the state for a while: the spooled files
-			// keep status new and are taken by the next pass.
+			// keep their status and are taken by the next pass.
 			s.log.Warn().Msg("state folder busy (another sysvak-import command runs); files wait for the next pass")
 			return nil
 		}
 		return err
 	})
-	if errors.Is(err, mailbox.ErrConfig) {
-		fmt.Fprintf(e.stderr, "sysvak-import poll: %v\n", err)
-		return exitUsage
-	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return exitFor(e, s.log, err)
 	}
 	s.log.Info().Msg("poller stopped")
 	return pr.code
+}
+
+// imapLogin reads the IMAP password (--imap-password-file or SYSVAK_IMAP_PASSWORD) or sets up
+// OAuth (--imap-auth, SPEC 11), and checks the other required flags.
+func imapLogin(ctx context.Context, e *env, o *pollFlags) (secret.Secret, *mailauth.Authenticator, error) {
+	var pw secret.Secret
+	switch {
+	case o.imapPasswordFile != "":
+		p, err := secret.ReadFile(ctx, o.imapPasswordFile, e.stdin)
+		if err != nil {
+			return pw, nil, fmt.Errorf("--imap-password-file: %w", err)
+		}
+		pw = p
+	case e.getenv("SYSVAK_IMAP_PASSWORD") != "":
+		pw = secret.New([]byte(e.getenv("SYSVAK_IMAP_PASSWORD")))
+	}
+	fail := func(err error) (secret.Secret, *mailauth.Authenticator, error) {
+		pw.Wipe()
+		return secret.Secret{}, nil, err
+	}
+	mech, err := mailauth.ParseMechanism(o.imapAuth)
+	if err != nil {
+		return fail(fmt.Errorf("--imap-auth: %w", err))
+	}
+	login, err := o.oauth.saslLogin(ctx, e, mech, o.imapUser, o.imapAddr)
+	if err != nil {
+		return fail(err)
+	}
+	if mech.OAuth() && (o.imapAddr == "" || o.imapUser == "") {
+		return fail(errors.New("--imap-addr and --imap-user are required"))
+	}
+	if !mech.OAuth() && (o.imapAddr == "" || o.imapUser == "" || pw.Empty()) {
+		return fail(errors.New("--imap-addr, --imap-user and an IMAP password (--imap-password-file or SYSVAK_IMAP_PASSWORD) are required"))
+	}
+	if o.interval <= 0 {
+		return fail(errors.New("--interval must be positive"))
+	}
+	return pw, login, nil
+}
+
+// passRunner runs the intake's pass after each mailbox pass. The state is opened per pass only,
+// so that `pending` and `unlock` can use it between passes.
+type passRunner struct {
+	e          *env
+	s          *setup
+	out, state string
+	format     string
+	lang       string
+	code       int // worst exit code so far (waiting files and resends do not count for poll)
+}
+
+func (pr *passRunner) pass(ctx context.Context, res mailbox.Result) error {
+	st, err := openState(ctx, pr.state, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	in := intake.PassInput{}
+	for _, r := range res.Rejected {
+		in.Rejected = append(in.Rejected, state.Message{Mailbox: res.Mailbox, UIDValidity: res.UIDValidity, UID: r.UID,
+			MessageID: r.MessageID, Received: r.Received, Rejected: r.Reasons})
+	}
+	return newService(st, pr.s, pr.out).Pass(ctx, in, pr.s.passwords, func(ev intake.Event) error {
+		switch ev.Kind {
+		case intake.Processed:
+			pr.code = worst(pr.code, ev.Report.ExitCode())
+		case intake.MessageRejected:
+			pr.code = worst(pr.code, exitFileFailed)
+		}
+		return printReport(pr.e.stdout, ev.Report, pr.format, pr.lang)
+	})
+}
+
+func wipeAll(ps []secret.Secret) {
+	for i := range ps {
+		ps[i].Wipe()
+	}
 }
 
 // saslOf keeps a nil *Authenticator from becoming a non-nil mailbox.SASLAuth.

@@ -6,8 +6,8 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/fhi/sysvak-import/importer/outdir"
 	"github.com/fhi/sysvak-import/importer/template"
+	"github.com/fhi/sysvak-import/internal/fsutil"
 )
 
 type templateFlags struct {
@@ -55,7 +55,7 @@ func runTemplate(ctx context.Context, e *env, opts any, args []string, _ map[str
 		fmt.Fprintf(e.stderr, "sysvak-import template: %v\n", err)
 		return exitOperational
 	}
-	if err := outdir.WriteFileAtomic(args[0], buf.Bytes()); err != nil {
+	if err := fsutil.WriteFileAtomic(args[0], buf.Bytes()); err != nil {
 		fmt.Fprintf(e.stderr, "sysvak-import template: %v\n", err)
 		return exitOperational
 	}

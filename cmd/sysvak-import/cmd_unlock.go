@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/fhi/sysvak-import/importer"
-	"github.com/fhi/sysvak-import/importer/ledger"
 	"github.com/fhi/sysvak-import/internal/secret"
-	"github.com/fhi/sysvak-import/mailbox/spool"
+	"github.com/fhi/sysvak-import/internal/state"
 )
 
 type unlockFlags struct {
@@ -40,7 +38,7 @@ func unlockCmd() *command {
 
 func runUnlock(ctx context.Context, e *env, opts any, args []string, columns map[string]string) int {
 	o := opts.(*unlockFlags)
-	if len(args) != 1 || !spool.ValidFileID(args[0]) {
+	if len(args) != 1 || !state.ValidFileID(args[0]) {
 		fmt.Fprintln(e.stderr, "sysvak-import unlock: name one file ID (16 hex digits, as `pending` lists them)")
 		return exitUsage
 	}
@@ -59,40 +57,13 @@ func runUnlock(ctx context.Context, e *env, opts any, args []string, columns map
 		}
 		s.passwords = []secret.Secret{pw}
 	}
-	defer func() {
-		for i := range s.passwords {
-			s.passwords[i].Wipe()
-		}
-	}()
-	st, err := spool.Open(ctx, o.state, spool.Options{Timeout: 15 * time.Second})
+	defer wipeAll(s.passwords)
+	st, err := openState(ctx, o.state, 15*time.Second)
 	if err != nil {
 		return exitFor(e, s.log, err)
 	}
 	defer st.Close()
-	ent, ok, err := st.Get(args[0])
-	if err != nil {
-		return exitFor(e, s.log, err)
-	}
-	if !ok {
-		fmt.Fprintf(e.stderr, "sysvak-import unlock: no spooled file has id %s (see `sysvak-import pending`)\n", args[0])
-		return exitUsage
-	}
-	ent, claimed, err := st.Claim(ent.FileID, spool.StatusWaitingPassword, spool.StatusNew)
-	if err != nil {
-		return exitFor(e, s.log, err)
-	}
-	if !claimed {
-		fmt.Fprintf(e.stderr, "sysvak-import unlock: file %s does not wait for a password (status %s)\n", ent.FileID, ent.Status)
-		return exitUsage
-	}
-	led, err := ledger.Open(ctx, o.state, ledger.Options{LockTimeout: 15 * time.Second})
-	if err != nil {
-		_ = st.SetStatus(ent.FileID, spool.StatusWaitingPassword, ent.LastError)
-		return exitFor(e, s.log, err)
-	}
-	defer led.Close()
-	im := &importer.Importer{Ledger: led, OutDir: o.out, Opts: s.opts}
-	rep, err := importEntry(ctx, st, im, ent, s.passwords)
+	rep, err := newService(st, s, o.out).Unlock(ctx, args[0], s.passwords)
 	if err != nil {
 		return exitFor(e, s.log, err)
 	}

@@ -8,13 +8,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/fhi/sysvak-import/importer"
 	"github.com/fhi/sysvak-import/importer/annotate"
 	"github.com/fhi/sysvak-import/importer/decrypt"
-	"github.com/fhi/sysvak-import/importer/outdir"
 	"github.com/fhi/sysvak-import/importer/report"
 	"github.com/fhi/sysvak-import/importer/workbook"
+	"github.com/fhi/sysvak-import/internal/fsutil"
+	"github.com/fhi/sysvak-import/internal/secret"
 )
 
 type validateFlags struct {
@@ -67,14 +69,23 @@ func runValidate(ctx context.Context, e *env, opts any, args []string, columns m
 			code = worst(code, exitFileFailed)
 			continue
 		}
+		// With --annotate the file is decrypted once, for the check and for the copy.
+		var plain *decrypt.Plain
 		rep, err := withPassword(ctx, e, s, o.format, path, func(opts importer.Options) (*report.Report, error) {
-			return importer.Validate(ctx, localInput(path, s.passwords, e.now()), opts)
+			in := localInput(path, s.passwords, e.now())
+			if o.annotate != "" {
+				plain.Close()
+				plain = unwrapLocal(ctx, s, path)
+				in.Plain = plain
+			}
+			return importer.Validate(ctx, in, opts)
 		})
+		defer plain.Close()
 		if err != nil {
 			return worst(code, exitFor(e, s.log, err))
 		}
 		if o.annotate != "" {
-			if err := writeAnnotated(ctx, s, path, rep, o.annotate); err != nil {
+			if err := writeAnnotated(ctx, s, plain, rep, o.annotate); err != nil {
 				if !errors.Is(err, annotate.ErrNotAnnotatable) {
 					return worst(code, exitFor(e, s.log, err))
 				}
@@ -84,7 +95,7 @@ func runValidate(ctx context.Context, e *env, opts any, args []string, columns m
 			}
 		}
 		if o.reportDir != "" {
-			if err := writeReportSet(o.reportDir, rep, o.lang); err != nil {
+			if err := importer.WriteReportSet(o.reportDir, rep, o.lang); err != nil {
 				return worst(code, exitFor(e, s.log, err))
 			}
 		}
@@ -96,24 +107,32 @@ func runValidate(ctx context.Context, e *env, opts any, args []string, columns m
 	return code
 }
 
-// writeAnnotated writes validate's annotated copy of the file at path to out: the workbook as
-// the validation run read it, with its findings marked. An encrypted input gives an encrypted
-// copy, with the password that opened it.
-func writeAnnotated(ctx context.Context, s *setup, path string, rep *report.Report, out string) error {
+// unwrapLocal decrypts a local file within the limits; nil when it cannot be opened (the
+// validation run then reports why).
+func unwrapLocal(ctx context.Context, s *setup, path string) *decrypt.Plain {
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("annotate: %w", errWithoutPath(err))
+		return nil
 	}
 	defer f.Close()
 	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("annotate: %w", errWithoutPath(err))
+	if err != nil || fi.Size() > s.opts.Limits.MaxFileSize {
+		return nil
 	}
 	plain, err := decrypt.Unwrap(ctx, f, fi.Size(), s.passwords, s.opts.Limits.Decrypt)
 	if err != nil {
-		return fmt.Errorf("%w: %w", annotate.ErrNotAnnotatable, err)
+		return nil
 	}
-	defer plain.Close()
+	return plain
+}
+
+// writeAnnotated writes validate's annotated copy of the file (plain: as the validation run
+// read it) to out, with its findings marked. An encrypted input gives an encrypted copy, with
+// the password that opened it.
+func writeAnnotated(ctx context.Context, s *setup, plain *decrypt.Plain, rep *report.Report, out string) error {
+	if plain == nil {
+		return annotate.ErrNotAnnotatable
+	}
 	o := annotate.Options{Lang: s.opts.Lang, Mapping: s.opts.Mapping, Read: workbook.Options{
 		UnzipSizeLimit: s.opts.Limits.MaxUnzipSize, TmpDir: s.opts.TmpDir, MaxRows: s.opts.Limits.MaxRows,
 	}}
@@ -124,5 +143,17 @@ func writeAnnotated(ctx context.Context, s *setup, path string, rep *report.Repo
 	if err := annotate.WriteWith(ctx, plain.ReaderAt, plain.Size, rep.Findings, &buf, o); err != nil {
 		return err
 	}
-	return outdir.WriteFileAtomic(out, buf.Bytes())
+	return fsutil.WriteFileAtomic(out, buf.Bytes())
+}
+
+// localInput describes a local file for the pipeline.
+func localInput(path string, passwords []secret.Secret, now time.Time) importer.Input {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	return importer.Input{
+		Path: path, Name: filepath.Base(path), Passwords: passwords,
+		Source: report.Source{Kind: "local", Path: abs, Received: now.UTC().Truncate(time.Second)},
+	}
 }

@@ -16,16 +16,28 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fhi/sysvak-import/internal/intake"
 	"github.com/fhi/sysvak-import/internal/secret"
+	"github.com/fhi/sysvak-import/mailbox"
 	"github.com/rs/zerolog"
 	"golang.org/x/term"
 )
 
-// exitFor maps an operational error to its exit code and message.
+// exitFor is the one mapping of an error to its exit code (SPEC 4) and message: usage and
+// configuration errors 3, everything else (operational) 4.
 func exitFor(e *env, log zerolog.Logger, err error) int {
-	if errors.Is(err, context.Canceled) {
+	var ue *usageError
+	switch {
+	case errors.Is(err, context.Canceled):
 		log.Warn().Msg("stopped by signal; finished files are complete, the current one was not registered")
 		return exitOperational
+	case errors.As(err, &ue), errors.Is(err, mailbox.ErrConfig),
+		errors.Is(err, intake.ErrUnknownFile), errors.Is(err, intake.ErrNotWaiting):
+		fmt.Fprintf(e.stderr, "sysvak-import: %v\n", err)
+		if errors.Is(err, intake.ErrUnknownFile) {
+			fmt.Fprintln(e.stderr, "See `sysvak-import pending` for the files that wait for a password.")
+		}
+		return exitUsage
 	}
 	log.Error().Err(err).Msg("operational failure; the run stopped safely")
 	fmt.Fprintf(e.stderr, "sysvak-import: %v\n", err)

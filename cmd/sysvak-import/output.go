@@ -6,8 +6,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/fhi/sysvak-import/importer"
-	"github.com/fhi/sysvak-import/importer/outdir"
 	"github.com/fhi/sysvak-import/importer/report"
 )
 
@@ -31,30 +29,6 @@ func writeJSONLine(w io.Writer, v any) error {
 	b = append(b, '\n')
 	_, err = w.Write(b)
 	return err
-}
-
-// writeReportSet writes DIR/<file-id>/report.json and report.txt atomically.
-func writeReportSet(dir string, rep *report.Report, lang string) error {
-	set, err := outdir.Begin(dir, rep.FileID)
-	if err != nil {
-		return err
-	}
-	defer set.Abort()
-	jf, err := set.Create(importer.ReportJSONFile)
-	if err != nil {
-		return err
-	}
-	if err := writeJSONLine(jf, rep); err != nil {
-		return err
-	}
-	tf, err := set.Create(importer.ReportTextFile)
-	if err != nil {
-		return err
-	}
-	if err := rep.WriteText(tf, lang); err != nil {
-		return err
-	}
-	return set.Commit()
 }
 
 // errWithoutPath drops the path from an *os.PathError: callers name the file by its base name.

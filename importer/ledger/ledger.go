@@ -32,6 +32,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/fhi/sysvak-import/internal/fsutil"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -166,13 +167,8 @@ func loadOrCreateKey(path string) ([]byte, error) {
 }
 
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("ledger: sync folder: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("ledger: sync folder: %w", err)
+	if err := fsutil.SyncDir(dir); err != nil {
+		return fmt.Errorf("ledger: %w", err)
 	}
 	return nil
 }

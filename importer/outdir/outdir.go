@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/fhi/sysvak-import/internal/fsutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -139,46 +140,15 @@ func (s *Set) Abort() {
 // WriteFileAtomic writes one file atomically (temp file in the same folder, fsync, rename, fsync
 // folder), 0600.
 func WriteFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("outdir: write %s: %w", filepath.Base(path), err)
+	if err := fsutil.WriteFileAtomic(path, data); err != nil {
+		return fmt.Errorf("outdir: %w", err)
 	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		return fmt.Errorf("outdir: write %s: %w", filepath.Base(path), err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("outdir: write %s: %w", filepath.Base(path), err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("outdir: write %s: %w", filepath.Base(path), err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("outdir: write %s: %w", filepath.Base(path), err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("outdir: write %s: %w", filepath.Base(path), err)
-	}
-	ok = true
-	return syncDir(dir)
+	return nil
 }
 
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("outdir: sync folder: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("outdir: sync folder: %w", err)
+	if err := fsutil.SyncDir(dir); err != nil {
+		return fmt.Errorf("outdir: %w", err)
 	}
 	return nil
 }

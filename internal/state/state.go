@@ -127,7 +127,7 @@ type Arrival struct {
 // crash or a UIDVALIDITY change), as opposed to a real resend.
 func (a Arrival) SameDelivery(b Arrival) bool {
 	if a.Path != "" || b.Path != "" {
-		return a.Path == b.Path && a.Mailbox == "" && b.Mailbox == ""
+		return false // every import of a local file is an arrival of its own (SPEC 5 resent)
 	}
 	if a.Mailbox != b.Mailbox {
 		return false

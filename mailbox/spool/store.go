@@ -15,6 +15,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/fhi/sysvak-import/internal/fsutil"
 	"github.com/fhi/sysvak-import/internal/state"
 )
 
@@ -50,7 +51,7 @@ type Arrival struct {
 // after UIDVALIDITY changed), as opposed to a real resend.
 func (a Arrival) same(b Arrival) bool {
 	if a.Path != "" || b.Path != "" {
-		return a.Path == b.Path && a.Mailbox == "" && b.Mailbox == ""
+		return false // every import of a local file is an arrival of its own (SPEC 5 resent)
 	}
 	if a.Mailbox != b.Mailbox {
 		return false
@@ -80,7 +81,7 @@ type Entry struct {
 	NotSpooled    bool          `json:"not_spooled,omitempty"` // a local file: its bytes are not kept
 	Summary       state.Summary `json:"summary"`
 	Reported      int           `json:"reported,omitempty"`
-	Written       bool          `json:"written,omitempty"`
+	Unwritten     bool          `json:"unwritten,omitempty"` // outputs not (yet) written for the recorded outcome
 	Claim         state.Claim   `json:"claim"`
 	ClaimInstance string        `json:"claim_instance,omitempty"`
 }
@@ -285,43 +286,8 @@ func (s *Store) Commit(ctx context.Context, in []Incoming, arr Arrival, msg *Mes
 		arr.Received = s.now()
 	}
 	// 1. Which ids are new? Rename those into place (after the extractor's fsync), then fsync the folder.
-	known := map[string]bool{}
-	if err := s.db.View(func(tx *bolt.Tx) error {
-		for _, f := range in {
-			id := FileID(f.SHA256)
-			// A local file recorded without its bytes gets them from a later arrival that has them.
-			raw := tx.Bucket(bFiles).Get([]byte(id))
-			known[id] = raw != nil && !bytes.Contains(raw, []byte(`"not_spooled":true`))
-		}
-		return nil
-	}); err != nil {
-		return res, fmt.Errorf("spool: read state: %w", err)
-	}
-	renamed := false
-	for _, f := range in {
-		id := FileID(f.SHA256)
-		if !ValidFileID(id) || len(f.SHA256) != 64 {
-			return res, ErrBadFileID
-		}
-		if known[id] || f.TempPath == "" {
-			continue
-		}
-		if filepath.Dir(f.TempPath) != s.TempDir() {
-			return res, fmt.Errorf("spool: incoming file is not in the spool's temp folder")
-		}
-		dst, _ := s.Path(id)
-		if err := os.Rename(f.TempPath, dst); err != nil {
-			if errors.Is(err, os.ErrNotExist) { // two parts with the same content: renamed already
-				continue
-			}
-			return res, fmt.Errorf("spool: store file %s: %w", id, err)
-		}
-		renamed = true
-	}
-	if renamed {
-		if err := syncDir(filepath.Join(s.dir, SpoolDir)); err != nil {
-			return res, err
-		}
+	if err := s.renameNew(in); err != nil {
+		return res, err
 	}
 	// 2. Record everything in one transaction.
 	now := s.now()
@@ -377,6 +343,48 @@ func (s *Store) Commit(ctx context.Context, in []Incoming, arr Arrival, msg *Mes
 		return CommitResult{}, fmt.Errorf("spool: record: %w", err)
 	}
 	return res, nil
+}
+
+// renameNew renames the incoming files whose ids the store does not hold (with their bytes)
+// into the spool, then fsyncs the spool folder.
+func (s *Store) renameNew(in []Incoming) error {
+	known := map[string]bool{}
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		for _, f := range in {
+			id := FileID(f.SHA256)
+			// A local file recorded without its bytes gets them from a later arrival that has them.
+			raw := tx.Bucket(bFiles).Get([]byte(id))
+			known[id] = raw != nil && !bytes.Contains(raw, []byte(`"not_spooled":true`))
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("spool: read state: %w", err)
+	}
+	renamed := false
+	for _, f := range in {
+		id := FileID(f.SHA256)
+		if !ValidFileID(id) || len(f.SHA256) != 64 {
+			return ErrBadFileID
+		}
+		if known[id] || f.TempPath == "" {
+			continue
+		}
+		if filepath.Dir(f.TempPath) != s.TempDir() {
+			return fmt.Errorf("spool: incoming file is not in the spool's temp folder")
+		}
+		dst, _ := s.Path(id)
+		if err := os.Rename(f.TempPath, dst); err != nil {
+			if errors.Is(err, os.ErrNotExist) { // two parts with the same content: renamed already
+				continue
+			}
+			return fmt.Errorf("spool: store file %s: %w", id, err)
+		}
+		renamed = true
+	}
+	if renamed {
+		return syncDir(filepath.Join(s.dir, SpoolDir))
+	}
+	return nil
 }
 
 // RecordMessage records a message that carried no file (it goes to the rejected folder), and
@@ -719,13 +727,8 @@ func containsRef(xs []msgRef, s msgRef) bool {
 }
 
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("spool: sync folder: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("spool: sync folder: %w", err)
+	if err := fsutil.SyncDir(dir); err != nil {
+		return fmt.Errorf("spool: %w", err)
 	}
 	return nil
 }

@@ -40,7 +40,7 @@ func toFile(e spool.Entry) state.File {
 	f := state.File{
 		ID: e.FileID, SHA256: e.SHA256, Name: e.FileName, Size: e.Size, Kind: e.Kind, Spooled: !e.NotSpooled,
 		Received: e.Received, Source: toArrival(e.Source), Status: toStatus(e.Status), LastError: e.LastError,
-		Summary: e.Summary, Reported: e.Reported, Written: e.Written, Updated: e.Updated, Claim: e.Claim,
+		Summary: e.Summary, Reported: e.Reported, Written: !e.Unwritten, Updated: e.Updated, Claim: e.Claim,
 	}
 	for _, a := range e.Arrivals {
 		f.Arrivals = append(f.Arrivals, toArrival(a))
@@ -210,7 +210,11 @@ func (s *Store) RecordOutcome(ctx context.Context, id string, o state.Outcome) e
 			changes[i] = ledger.Change{Key: ledger.Key(c.Key), Row: c.Row, Delete: c.Delete}
 		}
 		fs := ledger.FileState{Status: o.Summary.ReportStatus, Done: true, Processed: s.now().UTC()}
-		if err := s.led.Commit(ctx, id, changes, fs); err != nil {
+		led, err := s.ledger(ctx)
+		if err != nil {
+			return err
+		}
+		if err := led.Commit(ctx, id, changes, fs); err != nil {
 			return err
 		}
 	}
@@ -218,7 +222,7 @@ func (s *Store) RecordOutcome(ctx context.Context, id string, o state.Outcome) e
 		if !s.sameClaim(e, o.Claim) {
 			return fmt.Errorf("file %s: %w", id, state.ErrLostClaim)
 		}
-		e.Status, e.LastError, e.Summary, e.Reported, e.Written = fromStatus(o.Status), o.LastError, o.Summary, o.Reported, false
+		e.Status, e.LastError, e.Summary, e.Reported, e.Unwritten = fromStatus(o.Status), o.LastError, o.Summary, o.Reported, true
 		e.Claim.Owner, e.Claim.Expires, e.ClaimInstance = "", time.Time{}, ""
 		if o.Report != nil {
 			if err := tx.Bucket(bReports).Put([]byte(id), o.Report); err != nil {
@@ -258,7 +262,7 @@ func (s *Store) SetWritten(ctx context.Context, id string, written bool) error {
 		return err
 	}
 	_, err := s.updateEntry(id, func(_ *bolt.Tx, e *spool.Entry) error {
-		e.Written = written
+		e.Unwritten = !written
 		return nil
 	})
 	return err

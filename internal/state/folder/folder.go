@@ -38,10 +38,14 @@ type Options struct {
 
 // Store is an open state folder.
 type Store struct {
-	dir      string
-	sp       *spool.Store
-	led      *ledger.Ledger
-	now      func() time.Time
+	dir         string
+	sp          *spool.Store
+	now         func() time.Time
+	lockTimeout time.Duration
+
+	ledMu sync.Mutex
+	led   *ledger.Ledger // opened on first use (see ledger)
+
 	instance string // claims of another instance are dead: one process has a folder state
 
 	mu        sync.Mutex // message claims and the audit log
@@ -76,14 +80,6 @@ func Open(ctx context.Context, dir string, o Options) (*Store, error) {
 		}
 		return nil, err
 	}
-	led, err := ledger.Open(ctx, dir, ledger.Options{LockTimeout: o.LockTimeout})
-	if err != nil {
-		sp.Close()
-		if errors.Is(err, ledger.ErrLocked) {
-			return nil, fmt.Errorf("%w (%s): %w", state.ErrLocked, dir, err)
-		}
-		return nil, err
-	}
 	err = sp.DB().Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bReports, bOutbox, bOperators} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -93,19 +89,43 @@ func Open(ctx context.Context, dir string, o Options) (*Store, error) {
 		return nil
 	})
 	if err != nil {
-		led.Close()
 		sp.Close()
 		return nil, fmt.Errorf("state: initialise %s: %w", dir, err)
 	}
 	var inst [8]byte
 	_, _ = rand.Read(inst[:])
-	return &Store{dir: dir, sp: sp, led: led, now: o.Now, instance: hex.EncodeToString(inst[:]),
+	return &Store{dir: dir, sp: sp, now: o.Now, lockTimeout: o.LockTimeout, instance: hex.EncodeToString(inst[:]),
 		msgClaims: map[state.MessageKey]state.Claim{}}, nil
+}
+
+// ledger opens the ledger on first use: a mailbox pass needs only mailbox.db, so that a poller
+// keeps taking mail while another command holds the ledger (the files wait for the next pass).
+func (s *Store) ledger(ctx context.Context) (*ledger.Ledger, error) {
+	s.ledMu.Lock()
+	defer s.ledMu.Unlock()
+	if s.led != nil {
+		return s.led, nil
+	}
+	led, err := ledger.Open(ctx, s.dir, ledger.Options{LockTimeout: s.lockTimeout})
+	if err != nil {
+		if errors.Is(err, ledger.ErrLocked) {
+			return nil, fmt.Errorf("%w (%s): %w", state.ErrLocked, s.dir, err)
+		}
+		return nil, err
+	}
+	s.led = led
+	return led, nil
 }
 
 // Close closes the state folder.
 func (s *Store) Close() error {
-	err := s.led.Close()
+	s.ledMu.Lock()
+	defer s.ledMu.Unlock()
+	var err error
+	if s.led != nil {
+		err = s.led.Close()
+		s.led = nil
+	}
 	if e := s.sp.Close(); err == nil {
 		err = e
 	}
@@ -115,12 +135,6 @@ func (s *Store) Close() error {
 // Dir is the state folder.
 func (s *Store) Dir() string { return s.dir }
 
-// SpoolStore is the underlying spool store, for the mailbox poller until it takes a state.Store.
-func (s *Store) SpoolStore() *spool.Store { return s.sp }
-
-// LedgerDB is the underlying ledger, for the importer until it takes a state.Ledger.
-func (s *Store) LedgerDB() *ledger.Ledger { return s.led }
-
 // ---- ledger ----
 
 // LedgerSecret implements state.Ledger.
@@ -128,7 +142,11 @@ func (s *Store) LedgerSecret(ctx context.Context) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return s.led.Secret(), nil
+	led, err := s.ledger(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return led.Secret(), nil
 }
 
 type ledgerView struct{ r *ledger.Reader }
@@ -144,7 +162,11 @@ func (s *Store) LedgerView(ctx context.Context) (state.LedgerView, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	r, err := s.led.Reader()
+	led, err := s.ledger(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := led.Reader()
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +178,11 @@ func (s *Store) LedgerStats(ctx context.Context) (int, int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, 0, err
 	}
-	return s.led.Stats()
+	led, err := s.ledger(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	return led.Stats()
 }
 
 // ---- password drop-box ----
@@ -189,4 +215,17 @@ func (s *Store) DropPassword(ctx context.Context, id string, pw secret.Secret) e
 		return err
 	}
 	return s.sp.DropPassword(id, pw)
+}
+
+// LockPoll takes the poll lock of a state folder (STATE/poll.lock, released when the process
+// ends): one poller per folder state. The error wraps state.ErrLocked when another has it.
+func LockPoll(dir string) (unlock func() error, err error) {
+	l, err := spool.Lock(dir)
+	if err != nil {
+		if errors.Is(err, spool.ErrLocked) {
+			return nil, fmt.Errorf("%w: %w", state.ErrLocked, err)
+		}
+		return nil, err
+	}
+	return l.Unlock, nil
 }

@@ -99,6 +99,14 @@ func testConcurrentCallers(t *testing.T, h *harness) {
 	if int(wins.Load()) != n/2 {
 		t.Fatalf("%d claims won, want %d", wins.Load(), n/2)
 	}
+	concurrentOutboxAndAccounts(t, h)
+}
+
+// concurrentOutboxAndAccounts: receipts claimed once each by concurrent senders, and operators and
+// the audit log under concurrent writers (no lost update, no lost line).
+func concurrentOutboxAndAccounts(t *testing.T, h *harness) {
+	const n = 16
+	var wg sync.WaitGroup
 	// Receipts: each claimed once by concurrent senders.
 	var rs []state.Receipt
 	for i := 0; i < 20; i++ {
