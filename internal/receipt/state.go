@@ -189,8 +189,7 @@ func (b *Builder) forOrigin(f state.File, o Origin, rep *report.Report, ann *Ann
 	in := Input{FileID: f.ID, Origin: o, From: b.From, Date: b.now()}
 	switch {
 	case f.Status == state.FileStatus(report.StatusWaitingPassword) || rep.Status == report.StatusWaitingPassword:
-		in.Kind = KindWaiting
-		in.WrongPassword = f.LastError == string(finding.FileWrongPassword)
+		in.Kind = KindWaiting // one per message: the sender is asked for the SMS password once
 	default:
 		in.Kind = KindProcessed
 		in.Report = rep
@@ -385,7 +384,8 @@ type Spooled interface {
 	OpenSpooled(ctx context.Context, id string) (*state.Spooled, error)
 }
 
-// ForOutcome is ForFile for a file just processed with passwords: under ModeAnnotated a processed
+// ForOutcome is ForFile for a file just processed with passwords, and for each later arrival of
+// the same file in another message (each message hears the outcome): under ModeAnnotated a processed
 // file with findings gets its annotated copy attached, encrypted under the password (of
 // passwords) that opened it. A file that needed no password, or whose copy cannot be made, gets
 // the summary receipt.
@@ -399,7 +399,11 @@ func (b *Builder) ForOutcome(ctx context.Context, sp Spooled, f state.File, rep 
 		}
 		ann = a
 	}
-	return b.ForFileWith(ctx, f, rep, ann)
+	rs := b.ForFileWith(ctx, f, rep, ann)
+	for _, a := range f.Arrivals { // the same file in later messages, taken before this outcome
+		rs = append(rs, b.forArrival(ctx, f, a, rep, ann)...)
+	}
+	return rs
 }
 
 func (b *Builder) annotated(ctx context.Context, sp Spooled, id string, rep *report.Report, passwords []secret.Secret) (*Annotated, error) {
