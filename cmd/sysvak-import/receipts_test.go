@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"mime/quotedprintable"
 	"net/mail"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fhi/sysvak-import/fixtures/fixturegen"
 	"github.com/fhi/sysvak-import/internal/imaptest"
@@ -149,5 +151,64 @@ func TestPollDovecotReceipts(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestPollReceiptsWaitForTheSMTPServer: with the SMTP server down, poll still processes every
+// file (exit codes as without receipts) and the receipts wait in the outbox, which `pending
+// --receipts` lists; once the server is back, the next poll delivers each exactly once and
+// nothing waits any more.
+func TestPollReceiptsWaitForTheSMTPServer(t *testing.T) {
+	sink := smtptest.Start(t, smtptest.Options{})
+	sink.Stop()
+	c := buildPollCorpus(t, 12)
+	w := newPollWorld(t, imaptest.NewMem(t), true)
+	w.pollArgs = append(w.pollArgs, "--smtp-addr", sink.Addr(), "--smtp-tls", "insecure", "--receipt-from", receiptFrom, "--receipt-retry", "1s")
+	for _, m := range c.msgs {
+		if err := w.admin.Append("INBOX", m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.poll(exitFileFailed)
+	resends := 0
+	for _, f := range c.files {
+		resends += f.resends
+	}
+	want := len(c.files) + resends + c.rejected
+	r := w.run("pending", "--state", w.state, "--receipts", "--format", "json")
+	var items []receiptItem
+	if err := json.Unmarshal([]byte(r.stdout), &items); err != nil || r.code != exitOK {
+		t.Fatalf("pending --receipts: exit %d, %v: %q", r.code, err, r.stdout)
+	}
+	if len(items) != want {
+		t.Fatalf("pending lists %d receipts, want %d", len(items), want)
+	}
+
+	for _, it := range items {
+		if it.Status != "queued" || it.To == "" || it.Kind == "" {
+			t.Errorf("waiting receipt %+v", it)
+		}
+	}
+	if r := w.run("pending", "--state", w.state); !strings.Contains(r.stdout, "receipt(s) wait to be sent") {
+		t.Errorf("pending does not mention the waiting receipts: %q", r.stdout)
+	}
+	sink.Restart()
+	time.Sleep(1100 * time.Millisecond) // the one receipt tried during the outage waits out its backoff
+	w.poll(exitOK)
+	got := sink.Messages()
+	if len(got) != want {
+		t.Fatalf("%d receipts delivered once the server was back, want %d", len(got), want)
+	}
+	seen := map[string]bool{}
+	for _, g := range got {
+		if id := g.Header.Get("Message-Id"); seen[id] {
+			t.Errorf("receipt %s delivered twice", id)
+		} else {
+			seen[id] = true
+		}
+	}
+	r = w.run("pending", "--state", w.state, "--receipts", "--format", "json")
+	if err := json.Unmarshal([]byte(r.stdout), &items); err != nil || len(items) != 0 {
+		t.Errorf("receipts still waiting after delivery: %q", r.stdout)
 	}
 }

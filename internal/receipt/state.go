@@ -105,6 +105,30 @@ func (o *StateOutbox) GiveUp(ctx context.Context, id string, _ time.Time, reason
 	return o.St.GiveUpReceipt(ctx, c, reason)
 }
 
+// Release implements Releaser.
+func (o *StateOutbox) Release(ctx context.Context, id string) error {
+	c, err := o.claim(id)
+	if err != nil {
+		return err
+	}
+	return o.releaser().ReleaseClaim(ctx, c)
+}
+
+func (o *StateOutbox) releaser() state.Claims {
+	if c, ok := o.St.(state.Claims); ok {
+		return c
+	}
+	return noClaims{}
+}
+
+// noClaims is for an outbox that cannot release a claim: it expires instead.
+type noClaims struct{}
+
+func (noClaims) RenewClaim(_ context.Context, c state.Claim, _ time.Duration) (state.Claim, error) {
+	return c, nil
+}
+func (noClaims) ReleaseClaim(context.Context, state.Claim) error { return nil }
+
 // MessageLookup finds the recorded message a file came in (state.Messages has it).
 type MessageLookup interface {
 	Message(ctx context.Context, k state.MessageKey) (state.Message, error)
@@ -356,6 +380,16 @@ func (o *BatchOutbox) MarkRetry(_ context.Context, id string, _ int, next time.T
 func (o *BatchOutbox) GiveUp(_ context.Context, id string, _ time.Time, reason string) error {
 	return o.later(id, func(ctx context.Context, ob state.Outbox, c state.Claim) error {
 		return ob.GiveUpReceipt(ctx, c, reason)
+	})
+}
+
+// Release implements Releaser (recorded by Flush).
+func (o *BatchOutbox) Release(_ context.Context, id string) error {
+	return o.later(id, func(ctx context.Context, ob state.Outbox, c state.Claim) error {
+		if cl, ok := ob.(state.Claims); ok {
+			return cl.ReleaseClaim(ctx, c)
+		}
+		return nil
 	})
 }
 
