@@ -8,6 +8,7 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -144,9 +145,10 @@ func TestPollDovecotReceipts(t *testing.T) {
 				t.Errorf("receipt %s contains %q", r.Header.Get("Message-Id"), s)
 			}
 		}
+		hashless := regexp.MustCompile(`[0-9a-f]{16,}`).ReplaceAllString(text, "#") // file and receipt ids are hashes
 		for _, id := range fixturegen.ValidIDs() {
 			for k := 0; k+6 <= len(id); k++ {
-				if strings.Contains(text, id[k:k+6]) {
+				if strings.Contains(hashless, id[k:k+6]) {
 					t.Errorf("receipt %s contains six digits of an ID number", r.Header.Get("Message-Id"))
 				}
 			}

@@ -256,7 +256,7 @@ func (b *Builder) render(in Input) []state.Receipt {
 		return nil
 	}
 	now := b.now()
-	return []state.Receipt{{ID: m.ID, FileID: m.FileID, Kind: string(m.Kind), To: m.To, InReplyTo: in.Origin.MessageID,
+	return []state.Receipt{{ID: m.ID, FileID: m.FileID, Kind: string(m.Kind), To: m.To, InReplyTo: msgIDHeader(in.Origin.MessageID),
 		Payload: m.Data, Status: state.ReceiptQueued, NextAttempt: now, Created: now, Updated: now}}
 }
 
