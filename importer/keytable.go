@@ -32,12 +32,13 @@ type keyEntry struct {
 }
 
 const (
-	keyBlockBits = 12
-	keyBlockSize = 1 << keyBlockBits
+	keyBlockBits  = 12
+	keyBlockSize  = 1 << keyBlockBits
+	firstKeyBlock = 128
 )
 
 func newKeyTable() *keyTable {
-	const slots = 1 << 10
+	const slots = 1 << 8
 	return &keyTable{index: make([]uint64, slots), mask: slots - 1}
 }
 
@@ -79,10 +80,18 @@ func (t *keyTable) put(k *ledger.Key, st dedupState) {
 	if 2*(t.n+1) > len(t.index) {
 		t.grow()
 	}
-	if t.n&(keyBlockSize-1) == 0 {
-		t.blocks = append(t.blocks, make([]keyEntry, keyBlockSize))
+	b := t.n >> keyBlockBits
+	if b == len(t.blocks) {
+		// The first block starts small and grows by appending (a file of a hundred rows does
+		// not pay for 4,096 entries, issue 17); later blocks are allocated whole, so the
+		// entries of a big file are never copied.
+		c := keyBlockSize
+		if b == 0 {
+			c = firstKeyBlock
+		}
+		t.blocks = append(t.blocks, make([]keyEntry, 0, c))
 	}
-	*t.entry(t.n) = keyEntry{key: *k, st: st}
+	t.blocks[b] = append(t.blocks[b], keyEntry{key: *k, st: st})
 	t.n++
 	t.insert(keyHash(k), uint64(t.n))
 }

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -29,15 +30,18 @@ import (
 
 // Limits bound what one file may cost (SPEC 1.1). Beyond them: file.too_large.
 type Limits struct {
-	MaxFileSize  int64 // bytes as received; default 50 MiB
-	MaxUnzipSize int64 // declared uncompressed size of the workbook's parts; default 1 GiB
-	MaxRows      int   // default 1,048,576 (Excel's own)
-	Decrypt      decrypt.Limits
+	// decrypt.Limits are the limits of the file as received and of its decrypted layers:
+	// MaxFileSize (default 50 MiB), MaxPlainSize, MaxUnzipSize (declared uncompressed size of
+	// the workbook's parts, default 1 GiB) and the key-derivation costs. One structure for
+	// every stage (issue 12: a second copy kept its own default, so --max-file-size above 50
+	// had no effect).
+	decrypt.Limits
+	MaxRows int // default 1,048,576 (Excel's own)
 }
 
 // DefaultLimits returns the limits of SPEC 1.1.
 func DefaultLimits() Limits {
-	return Limits{MaxFileSize: 50 << 20, MaxUnzipSize: 1 << 30, MaxRows: 1 << 20, Decrypt: decrypt.DefaultLimits()}
+	return Limits{Limits: decrypt.DefaultLimits(), MaxRows: 1 << 20}
 }
 
 // Options configure a run. They are the same for every file of the run.
@@ -54,6 +58,41 @@ type Options struct {
 	Log    zerolog.Logger
 	// Progress, when set, is called now and then with the number of rows read so far.
 	Progress func(rows int)
+
+	shared *shared // set by Prepare
+}
+
+// shared is the set-up every file of a run can use as it is (issue 17: for 100-row files it
+// cost more than reading them).
+type shared struct {
+	check   validate.Options // what checker was made from
+	checker *validate.Checker
+}
+
+// Prepare returns o with the per-run set-up done once: the checker (code list, validator) and
+// the default header mapping. A caller that processes several files with the same options
+// calls it once and passes the result for every file; without it each file sets these up
+// itself. The error wraps validate.ErrOptions.
+func (o Options) Prepare() (Options, error) {
+	if o.Mapping == nil {
+		o.Mapping = workbook.DefaultMapping()
+	}
+	chk, err := validate.NewChecker(o.Check)
+	if err != nil {
+		return o, err
+	}
+	o.shared = &shared{check: o.Check, checker: chk}
+	return o, nil
+}
+
+// checker returns the checker for one workbook.
+func (o *Options) checker(date1904 bool, absent [validate.NumColumns]bool) (*validate.Checker, error) {
+	if o.shared != nil && o.shared.check == o.Check {
+		return o.shared.checker.WithFile(date1904, absent), nil
+	}
+	chk := o.Check
+	chk.Date1904, chk.Absent = date1904, absent
+	return validate.NewChecker(chk)
 }
 
 func (o *Options) now() time.Time {
@@ -106,7 +145,11 @@ func classify(err error) *fileError {
 	}
 	var de *decrypt.Error
 	if errors.As(err, &de) {
-		return &fileError{code: de.Code, args: validate.Args{"detail": de.Detail}, detail: de.Detail}
+		args := validate.Args{"detail": de.Detail}
+		if de.What != "" {
+			args["what"] = de.What
+		}
+		return &fileError{code: de.Code, args: args, detail: de.Detail}
 	}
 	var we *workbook.Error
 	if errors.As(err, &we) {
@@ -129,10 +172,11 @@ type sink interface {
 
 // Validate checks one file and returns its report; it writes nothing and uses no ledger.
 func Validate(ctx context.Context, in Input, o Options) (*report.Report, error) {
-	rep, _, err := run(ctx, in, o, nil, noLedger{})
+	rep, _, err := run(ctx, in, nil, o, nil, noLedger{})
 	if err != nil {
 		return nil, err
 	}
+	rep.Mode = report.ModeValidate
 	return rep, nil
 }
 
@@ -141,25 +185,83 @@ type noLedger struct{}
 func (noLedger) lookup(ledger.Key) (ledger.Entry, bool) { return ledger.Entry{}, false }
 func (noLedger) record([]byte, *validate.Record) error  { return nil }
 
-// hashFile computes the SHA-256 of the file as received and its file id.
-func hashFile(f *os.File) (sum string, id string, err error) {
-	h := sha256.New()
-	if _, err := io.Copy(h, io.NewSectionReader(f, 0, 1<<62)); err != nil {
-		return "", "", err
-	}
-	s := hex.EncodeToString(h.Sum(nil))
-	return s, s[:16], nil
+// source is an input file opened for one run: what to read it through, its size, its SHA-256
+// and file id. A small file (the mailbox's daily shape) is read into memory once, for the hash
+// and for the zip reader both (issue 17: otherwise every small read of archive/zip is a pread).
+type source struct {
+	f    *os.File
+	r    io.ReaderAt
+	size int64
+	sum  string // SHA-256 of the file as received, hex
+	id   string // file id (SPEC 5)
 }
+
+// inMemoryMax is the largest file read into memory by openSource.
+const inMemoryMax = 4 << 20
+
+func openSource(path string) (*source, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := readSource(f, "")
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// readSource opens f for a run. known is the file's hex SHA-256 when the caller has it (the
+// spool does): the file is then not hashed again.
+func readSource(f *os.File, known string) (*source, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	s := &source{f: f, r: f, size: fi.Size()}
+	var sum [sha256.Size]byte
+	if len(known) == 64 {
+		s.sum, s.id = known, known[:16]
+		if s.size <= inMemoryMax {
+			data, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<62))
+			if err != nil {
+				return nil, err
+			}
+			s.r, s.size = bytes.NewReader(data), int64(len(data))
+		}
+		return s, nil
+	}
+	if s.size <= inMemoryMax {
+		// One byte more than the size, so that a file that grew since Stat is hashed whole,
+		// as below.
+		data, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<62))
+		if err != nil {
+			return nil, err
+		}
+		s.r, s.size, sum = bytes.NewReader(data), int64(len(data)), sha256.Sum256(data)
+	} else {
+		h := sha256.New()
+		if _, err := io.Copy(h, io.NewSectionReader(f, 0, 1<<62)); err != nil {
+			return nil, err
+		}
+		h.Sum(sum[:0])
+	}
+	s.sum = hex.EncodeToString(sum[:])
+	s.id = s.sum[:16]
+	return s, nil
+}
+
+func (s *source) Close() error { return s.f.Close() }
 
 // FileID returns the file id (SPEC 5) of a local file.
 func FileID(path string) (string, error) {
-	f, err := os.Open(path)
+	s, err := openSource(path)
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
-	_, id, err := hashFile(f)
-	return id, err
+	defer s.Close()
+	return s.id, nil
 }
 
 // dedupState is what the file itself did with a key.
@@ -172,27 +274,25 @@ type dedupState struct {
 
 // run reads and checks a file. With a ledger reader (import) keys are looked up there; records
 // are passed to rec. It returns the report and the key changes the file makes.
-func run(ctx context.Context, in Input, o Options, hasher *ledger.Hasher, sk sink) (*report.Report, *keyTable, error) {
+// src is the input opened by the caller (nil: run opens in.Path itself).
+func run(ctx context.Context, in Input, src *source, o Options, hasher *ledger.Hasher, sk sink) (*report.Report, *keyTable, error) {
 	start := time.Now()
 	rep := &report.Report{FileName: in.Name, Source: in.Source, Received: in.Source.Received}
 	if rep.Received.IsZero() {
 		rep.Received = start.UTC().Truncate(time.Second)
 		rep.Source.Received = rep.Received
 	}
-	f, err := os.Open(in.Path)
-	if err != nil {
-		return nil, nil, operational("open %s: %w", filepath.Base(in.Path), err)
+	if src == nil {
+		f, err := os.Open(in.Path)
+		if err != nil {
+			return nil, nil, operational("open %s: %w", filepath.Base(in.Path), err)
+		}
+		defer f.Close()
+		if src, err = readSource(f, in.SHA256); err != nil {
+			return nil, nil, operational("read %s: %w", filepath.Base(in.Path), err)
+		}
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, nil, operational("stat %s: %w", filepath.Base(in.Path), err)
-	}
-	if len(in.SHA256) == 64 {
-		rep.SHA256, rep.FileID = in.SHA256, in.SHA256[:16]
-	} else if rep.SHA256, rep.FileID, err = hashFile(f); err != nil {
-		return nil, nil, operational("read %s: %w", filepath.Base(in.Path), err)
-	}
+	rep.SHA256, rep.FileID = src.sum, src.id
 	if c := o.Check.AsOf; c.Year != 0 {
 		rep.AsOf = fmt.Sprintf("%04d-%02d-%02d", c.Year, c.Month, c.Day)
 	}
@@ -204,7 +304,7 @@ func run(ctx context.Context, in Input, o Options, hasher *ledger.Hasher, sk sin
 		rand.Read(k[:])
 		hasher = ledger.NewHasher(k[:])
 	}
-	ferr := readRows(ctx, f, fi.Size(), in, o, rep, hasher, keys, sk)
+	ferr := readRows(ctx, src.r, src.size, in, o, rep, hasher, keys, sk)
 	if ferr != nil {
 		fe := classify(ferr)
 		if fe == nil {
@@ -221,12 +321,12 @@ func run(ctx context.Context, in Input, o Options, hasher *ledger.Hasher, sk sin
 	rep.Finish()
 	rep.Localize(o.Lang)
 	log.Info().Str("status", string(rep.Status)).Int("rows", rep.Stats.Rows).Int("registered", rep.Stats.Registered).
-		Int("rejected", rep.Stats.Rejected).Int("findings", len(rep.Findings)).Dur("took", time.Since(start)).Msg("file checked")
+		Int("rejected", rep.Stats.Rejected).Int("findings", len(rep.Findings)).Str("took", time.Since(start).Round(time.Millisecond).String()).Msg("file checked")
 	return rep, keys, nil
 }
 
 // readRows does the streaming part: unwrap, open, header, rows.
-func readRows(ctx context.Context, f *os.File, size int64, in Input, o Options, rep *report.Report,
+func readRows(ctx context.Context, f io.ReaderAt, size int64, in Input, o Options, rep *report.Report,
 	hasher *ledger.Hasher, keys *keyTable, sk sink) error {
 	lim := o.Limits
 	if lim.MaxFileSize > 0 && size > lim.MaxFileSize {
@@ -236,7 +336,7 @@ func readRows(ctx context.Context, f *os.File, size int64, in Input, o Options, 
 	plain := in.Plain
 	if plain == nil {
 		var err error
-		if plain, err = decrypt.Unwrap(ctx, f, size, in.Passwords, lim.Decrypt); err != nil {
+		if plain, err = decrypt.Unwrap(ctx, f, size, in.Passwords, lim.Limits); err != nil {
 			return err
 		}
 		defer plain.Close()
@@ -265,14 +365,13 @@ func readRows(ctx context.Context, f *os.File, size int64, in Input, o Options, 
 			Args: validate.Args{"column": h}})
 	}
 
-	chk := o.Check
-	chk.Date1904 = book.Date1904()
+	var absent [validate.NumColumns]bool
 	hdr := sheet.Header()
 	for col := validate.Column(0); col < validate.NumColumns; col++ {
-		chk.Absent[col] = !hdr.Has(col)
+		absent[col] = !hdr.Has(col)
 	}
-	rep.Findings = append(rep.Findings, validate.FileLevelMissing(chk.Absent)...)
-	checker, err := validate.NewChecker(chk)
+	rep.Findings = append(rep.Findings, validate.FileLevelMissing(absent)...)
+	checker, err := o.checker(book.Date1904(), absent)
 	if err != nil {
 		return operational("checker: %w", err)
 	}
@@ -283,6 +382,9 @@ func readRows(ctx context.Context, f *os.File, size int64, in Input, o Options, 
 		// A validate-only run keeps no records: the JSON line is not even formatted.
 		_, discard = sk.(noLedger)
 	)
+	// One Record for the whole file, overwritten by every row: it escapes (sink.record takes
+	// its address through an interface), and one per row was 200 bytes of garbage a row.
+	rec := new(validate.Record)
 	for sheet.Next() {
 		row := sheet.Row()
 		rep.Stats.Rows++
@@ -294,8 +396,7 @@ func readRows(ctx context.Context, f *os.File, size int64, in Input, o Options, 
 				o.Progress(rep.Stats.Rows)
 			}
 		}
-		var rec validate.Record
-		rec, findings = checker.Check(row, findings[:0])
+		*rec, findings = checker.Check(row, findings[:0])
 		if validate.HasError(findings) {
 			rep.Stats.Rejected++
 			rep.Findings = keepFindings(rep.Findings, findings)
@@ -303,7 +404,7 @@ func readRows(ctx context.Context, f *os.File, size int64, in Input, o Options, 
 		}
 		iso = appendISODate(iso[:0], rec.VaccinationDate)
 		k := hasher.Key(rec.PersonID, iso, rec.SysvakCode)
-		dup, register := dedup(rep.FileID, &rec, k, keys, sk)
+		dup, register := dedup(rep.FileID, rec, k, keys, sk)
 		for _, d := range dup {
 			switch d.Code {
 			case validate.RowDuplicate, validate.RowDuplicateConflict:
@@ -321,8 +422,8 @@ func readRows(ctx context.Context, f *os.File, size int64, in Input, o Options, 
 		if discard {
 			continue
 		}
-		line = appendRecord(line[:0], rep.FileID, &rec)
-		if err := sk.record(line, &rec); err != nil {
+		line = appendRecord(line[:0], rep.FileID, rec)
+		if err := sk.record(line, rec); err != nil {
 			return err
 		}
 	}
@@ -387,7 +488,7 @@ func dedup(fileID string, rec *validate.Record, k ledger.Key, keys *keyTable, sk
 			return nil, true
 		}
 		return []validate.Finding{{Row: rec.Row, Column: validate.ColPersonID.Key(), Code: validate.LedgerDeleteUnknown,
-			Severity: validate.SeverityWarning, Value: validate.MaskID(rec.PersonID)}}, true
+			Severity: validate.SeverityWarning}}, true
 	}
 	if seen && !st.deleted {
 		return []validate.Finding{dupFinding(rec, st, bh)}, false
@@ -395,8 +496,8 @@ func dedup(fileID string, rec *validate.Record, k ledger.Key, keys *keyTable, sk
 	if !seen {
 		if e, ok := sk.lookup(k); ok && !e.Deleted && !e.OwnedBy(fileID) {
 			return []validate.Finding{{Row: rec.Row, Column: validate.ColPersonID.Key(), Code: validate.LedgerDuplicate,
-				Severity: validate.SeverityWarning, Value: validate.MaskID(rec.PersonID),
-				Args: validate.Args{"file": e.FileID, "row": strconv.Itoa(e.Row)}}}, false
+				Severity: validate.SeverityWarning,
+				Args:     validate.Args{"file": e.FileID, "row": strconv.Itoa(e.Row)}}}, false
 		}
 	}
 	if seen {
@@ -409,8 +510,8 @@ func dedup(fileID string, rec *validate.Record, k ledger.Key, keys *keyTable, sk
 
 func dupFinding(rec *validate.Record, first dedupState, bh uint32) validate.Finding {
 	f := validate.Finding{Row: rec.Row, Column: validate.ColPersonID.Key(), Code: validate.RowDuplicate,
-		Severity: validate.SeverityWarning, Value: validate.MaskID(rec.PersonID),
-		Args: validate.Args{"row": strconv.Itoa(int(first.row))}}
+		Severity: validate.SeverityWarning,
+		Args:     validate.Args{"row": strconv.Itoa(int(first.row))}}
 	if first.deleted {
 		return f
 	}

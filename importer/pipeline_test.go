@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -208,6 +209,14 @@ func TestResentFileRegistersNothingTwice(t *testing.T) {
 	if again.FileID != first.FileID || len(again.Resent) != 1 || again.Status != first.Status {
 		t.Fatalf("resent report: %+v", again)
 	}
+	// Issue 12: the resend writes a log line; "took" carries its unit.
+	logs := fx.logBuf.String()
+	if !strings.Contains(logs, `"message":"file received again`) || !strings.Contains(logs, `"file_id":"`+first.FileID+`"`) {
+		t.Errorf("no log line for the resent file:\n%s", logs)
+	}
+	if !regexp.MustCompile(`"took":"[0-9.]+(µs|ms|s)"`).MatchString(logs) {
+		t.Errorf("took without a unit:\n%s", logs)
+	}
 	if n := len(fx.records(first.FileID)); n != 1 {
 		t.Fatalf("records after resend: %d", n)
 	}
@@ -274,8 +283,9 @@ func TestLogsAndReportsNeverCarryIDsOrNames(t *testing.T) {
 				t.Errorf("%s contains %q", name, secret)
 			}
 		}
-		if name == ReportJSONFile && !bytes.Contains(b, []byte("151086*****")) {
-			t.Errorf("%s lacks the masked ID", name)
+		// No part of an ID either: six digits are a birth date (SPEC 5, issue 12).
+		if bytes.Contains(b, []byte("151086")) {
+			t.Errorf("%s holds the first six digits of an ID", name)
 		}
 	}
 	for _, secret := range []string{fnrA, "15108695089", "Hemmelig", "151086"} {

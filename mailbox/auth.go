@@ -22,9 +22,9 @@ type SASLAuth interface {
 // errAuthRefused marks a login the server refused (as opposed to a network failure).
 var errAuthRefused = errors.New("mailbox: login refused")
 
-// login authenticates a new connection: LOGIN with the password, or SASL. With SASL it records
-// the credential's expiry, so that the poller logs in again with a new token before the server
-// drops a session whose token has expired (Exchange Online does).
+// login authenticates a new connection: LOGIN with the password, or SASL. With SASL it notes when
+// to log in again, shortly before the credential expires, so that the poller replaces the session
+// with one on a new token before the server drops it (Exchange Online ends such sessions).
 func (p *Poller) login(ctx context.Context, c *imapclient.Client, fresh bool) error {
 	if p.cfg.SASL == nil {
 		pw := p.cfg.Password.Bytes()
@@ -50,22 +50,32 @@ func (p *Poller) login(ctx context.Context, c *imapclient.Client, fresh bool) er
 		}
 		return fmt.Errorf("%w: %w: %s: %w", ErrIMAP, errAuthRefused, msg, err)
 	}
-	p.authExpiry = expiry
+	p.reloginAt = time.Time{}
+	if !expiry.IsZero() {
+		p.reloginAt = expiry.Add(-reloginMargin(time.Until(expiry)))
+	}
 	return nil
 }
 
-// tokenExpired reports whether the session's credential has expired (or will within the
-// margin), so that the connection should be replaced by one logged in with a new token.
-func (p *Poller) tokenExpired(margin time.Duration) bool {
-	return !p.authExpiry.IsZero() && !time.Now().Add(margin).Before(p.authExpiry)
+// reloginMargin is how long before its token expires a session is replaced: an eighth of the
+// token's remaining life at login, at most 30 s. It is below the token cache's own margin (a
+// quarter of the lifetime, at most 5 min), so the new login always gets a new token.
+func reloginMargin(left time.Duration) time.Duration {
+	return max(min(left/8, 30*time.Second), 0)
 }
 
-// untilTokenExpiry is how long the current session's token still lives (0: not known).
+// tokenExpired reports whether the session's credential is about to expire, so that the
+// connection should be replaced by one logged in with a new token.
+func (p *Poller) tokenExpired() bool {
+	return !p.reloginAt.IsZero() && !time.Now().Before(p.reloginAt)
+}
+
+// untilTokenExpiry is how long until the session should log in again (0: not known).
 func (p *Poller) untilTokenExpiry() time.Duration {
-	if p.c == nil || p.authExpiry.IsZero() {
+	if p.c == nil || p.reloginAt.IsZero() {
 		return 0
 	}
-	return max(time.Until(p.authExpiry), time.Millisecond)
+	return max(time.Until(p.reloginAt), time.Millisecond)
 }
 
 // permanent reports an error that retrying cannot cure without the operator (the token

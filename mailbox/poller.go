@@ -61,10 +61,10 @@ type Poller struct {
 	log    zerolog.Logger
 	unlock func() error
 
-	c          *imapclient.Client
-	authExpiry time.Time // when the SASL credential of c expires (zero: password, or not known)
-	foldersOK  bool
-	wake       chan struct{} // new-mail signal from the unilateral data handler (IDLE)
+	c         *imapclient.Client
+	reloginAt time.Time // when to replace c by a login with a new token (zero: never)
+	foldersOK bool
+	wake      chan struct{} // new-mail signal from the unilateral data handler (IDLE)
 
 	// hook is the crash-test seam: called at "fetched", "recorded" and "moved"; an error aborts
 	// the pass there as a crash would.
@@ -103,7 +103,7 @@ func (p *Poller) disconnect() {
 		_ = p.c.Close()
 		p.c = nil
 	}
-	p.authExpiry = time.Time{}
+	p.reloginAt = time.Time{}
 	p.foldersOK = false
 }
 
@@ -293,8 +293,8 @@ func (p *Poller) PollOnce(ctx context.Context) (Result, error) {
 // selectMailbox connects, makes the folders, selects the mailbox and reconciles its UIDVALIDITY
 // with the state; it returns the UIDVALIDITY and the last UID taken.
 func (p *Poller) selectMailbox(ctx context.Context, st Store, res *Result) (uint32, uint32, error) {
-	if p.c != nil && p.tokenExpired(time.Second) {
-		p.log.Debug().Msg("access token expired; logging in again with a new one")
+	if p.c != nil && p.tokenExpired() {
+		p.log.Debug().Msg("access token about to expire; logging in again with a new one")
 		p.disconnect()
 	}
 	if err := p.connect(ctx); err != nil {

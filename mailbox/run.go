@@ -57,7 +57,7 @@ func (p *Poller) Run(ctx context.Context, onPass func(context.Context, Result) e
 func (p *Poller) wait(ctx context.Context) error {
 	d := p.cfg.Interval
 	if left := p.untilTokenExpiry(); left > 0 {
-		d = min(d, left) // wake before the token expires, to log in again with a new one
+		d = min(d, left) // wake shortly before the token expires, to log in again with a new one
 	}
 	timer := time.NewTimer(d)
 	defer timer.Stop()

@@ -173,6 +173,16 @@ func (c *Checker) WithDate1904(date1904 bool) *Checker {
 	return &cc
 }
 
+// WithFile returns a checker for one workbook (its date system and the columns it lacks),
+// sharing everything else: NewChecker's set-up (the validator above all) is done once per run,
+// not once per file (issue 17).
+func (c *Checker) WithFile(date1904 bool, absent [NumColumns]bool) *Checker {
+	cc := *c
+	cc.o.Date1904 = date1904
+	cc.o.Absent = absent
+	return &cc
+}
+
 // Codes returns the code list in use.
 func (c *Checker) Codes() *CodeList { return c.codes }
 
@@ -303,14 +313,10 @@ func (f *rowFindings) add(col Column, code Code, sev Severity, args Args) {
 		value = f.date.Norwegian()
 	}
 	switch col {
-	case ColPersonID:
-		value = ""
-		if v := TrimCell(f.row.Cells[col]); v != "" {
-			value = MaskID(v)
-		}
-	case ColName, ColComment:
-		// Free text (a name; a comment may name a person or a health detail): the report
-		// points at the row and never repeats it (SPEC 7).
+	case ColPersonID, ColName, ColComment:
+		// No part of an ID number (six digits are a birth date, SPEC 5) and no free text (a
+		// name; a comment may name a person or a health detail): the report points at the
+		// cell by row and column and never repeats it (SPEC 7).
 		value = ""
 	}
 	f.out = append(f.out, Finding{Row: f.row.Num, Column: col.Key(), Code: code, Severity: sev, Value: clipValue(value), Args: args})
@@ -409,7 +415,7 @@ func (c *Checker) checkDate(f *rowFindings, rec *Record, cells *[NumColumns]stri
 				if id.Type == IDTypeFnr && id.BirthDateKnown {
 					sev = SeverityError
 				}
-				f.add(ColVaccinationDate, DateBeforeBirth, sev, Args{"birth": id.BirthDate.Norwegian()})
+				f.add(ColVaccinationDate, DateBeforeBirth, sev, nil) // the birth date is part of the ID (SPEC 5)
 			}
 		}
 	}
@@ -467,6 +473,12 @@ func (c *Checker) checkFields(f *rowFindings, rec *Record, cells *[NumColumns]st
 	rec.UnitID = stripZeroFraction(text(ColUnitID))
 	rules.UnitID = rec.UnitID
 	rec.Municipality = stripZeroFraction(text(ColMunicipality))
+	if len(rec.Municipality) == 3 && allDigits(rec.Municipality) {
+		// The leading zero of 0101-0999 lost in a number cell: put back, with a warning (as for
+		// person_id). HPR and unit numbers have no fixed length and no leading zero to lose.
+		f.add(ColMunicipality, MunicipalityLeadingZeroRestored, SeverityWarning, nil)
+		rec.Municipality = "0" + rec.Municipality
+	}
 	rules.Municipality = rec.Municipality
 	rec.Comment = text(ColComment)
 	rules.Comment = rec.Comment

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"bufio"
+	"crypto/sha256"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -69,23 +70,23 @@ func newCodeList(codes []CodeInfo, partial bool) *CodeList {
 
 // DefaultCodes returns the built-in code list: exactly the codes of filimport-columns.md
 // "SYSVAK codes", a PARTIAL list (the operator's full export replaces it with --codes).
-// Descriptions are those of the reference. The codes listed there only under "Further codes seen
-// together as covid-19 vaccination codes in public analysis scripts" have no published name; they
-// get the neutral description "Covid-19 (seen in public analysis scripts)" rather than an invented
-// product name. All validity periods are open.
+// Descriptions are those of the reference. The covid-19 codes it lists without a published name
+// (seen in SYSVAK extracts and public analysis scripts) get the plain Norwegian description
+// "Covid-19-vaksine" rather than an invented product name or a note on where the code was seen,
+// which reads oddly to a user (issue 12). All validity periods are open.
 func DefaultCodes() *CodeList {
-	const seen = "Covid-19 (seen in public analysis scripts)"
+	const seen = "Covid-19-vaksine"
 	return newCodeList([]CodeInfo{
 		{Code: "AII02", Name: "Adjuvantert inaktivert influensavaksine (Fluad)", ATC: "J07BB02"},
 		{Code: "ANX01", Name: "Miltbrann (Anthrax, BioThrax)", ATC: "J07AC01"},
 		{Code: "BCG01", Name: "Tuberkulose, levende svekket (BCG-vaksine)", ATC: "J07AN01"},
 		{Code: "DIF01", Name: "Difteri, toksoid (Difteri SSI)", ATC: "J07AF01"},
 		{Code: "DT51", Name: "Tetanus og difteri, toksoid (diTeBooster)", ATC: "J07AM51"},
-		{Code: "BNT03", Name: "Covid-19 (seen in SYSVAK extracts)"},
-		{Code: "MOD03", Name: "Covid-19 (seen in SYSVAK extracts)"},
-		{Code: "ASZ03", Name: "Covid-19 (seen in SYSVAK extracts)"},
-		{Code: "JAN03", Name: "Covid-19 (seen in SYSVAK extracts)"},
-		{Code: "SIN03", Name: "Covid-19 (seen in SYSVAK extracts)"},
+		{Code: "BNT03", Name: seen},
+		{Code: "MOD03", Name: seen},
+		{Code: "ASZ03", Name: seen},
+		{Code: "JAN03", Name: seen},
+		{Code: "SIN03", Name: seen},
 		{Code: "CBA01", Name: seen},
 		{Code: "CBA45", Name: seen},
 		{Code: "CBB15", Name: seen},
@@ -271,4 +272,15 @@ func csvLine(err error, def int) int {
 		return pe.Line
 	}
 	return def
+}
+
+// Version identifies the list's content: the number of codes and the first 12 hex digits of the
+// SHA-256 of its lines (code, name, ATC, valid from, valid to), so that two lists with the same
+// version are the same list (`sysvak-import --version`).
+func (l *CodeList) Version() string {
+	h := sha256.New()
+	for _, c := range l.codes {
+		fmt.Fprintf(h, "%s\t%s\t%s\t%v\t%v\n", c.Code, c.Name, c.ATC, c.ValidFrom, c.ValidTo)
+	}
+	return fmt.Sprintf("%d codes, sha256 %x", len(l.codes), h.Sum(nil)[:6])
 }

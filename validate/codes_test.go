@@ -168,3 +168,15 @@ func FuzzParseCodesCSV(f *testing.F) {
 		}
 	})
 }
+
+// Issue 12: the built-in names read as names to a user: no note on where a code was seen, no
+// English.
+func TestDefaultCodeNamesPlain(t *testing.T) {
+	for _, c := range DefaultCodes().All() {
+		for _, bad := range []string{"seen", "extract", "script"} {
+			if strings.Contains(strings.ToLower(c.Name), bad) {
+				t.Errorf("%s: name %q", c.Code, c.Name)
+			}
+		}
+	}
+}

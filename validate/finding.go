@@ -10,57 +10,58 @@ type Code = finding.Code
 
 // The codes and severities, re-exported from internal/finding.
 const (
-	SeverityError         = finding.SeverityError
-	SeverityWarning       = finding.SeverityWarning
-	IDMissing             = finding.IDMissing
-	IDFormat              = finding.IDFormat
-	IDLeadingZeroRestored = finding.IDLeadingZeroRestored
-	IDPrecisionLost       = finding.IDPrecisionLost
-	IDBirthdate           = finding.IDBirthdate
-	IDChecksum            = finding.IDChecksum
-	IDDUFYear             = finding.IDDUFYear
-	IDTypeNotAllowed      = finding.IDTypeNotAllowed
-	IDSynthetic           = finding.IDSynthetic
-	DateMissing           = finding.DateMissing
-	DateFormat            = finding.DateFormat
-	DateFuture            = finding.DateFuture
-	DateBeforeBirth       = finding.DateBeforeBirth
-	DateImplausible       = finding.DateImplausible
-	CodeMissing           = finding.CodeMissing
-	CodeFormat            = finding.CodeFormat
-	CodeUnknown           = finding.CodeUnknown
-	CodeInactive          = finding.CodeInactive
-	DoseFormat            = finding.DoseFormat
-	BatchMissing          = finding.BatchMissing
-	BatchFormat           = finding.BatchFormat
-	VaccinatorMissing     = finding.VaccinatorMissing
-	VaccinatorFormat      = finding.VaccinatorFormat
-	UnitFormat            = finding.UnitFormat
-	MunicipalityFormat    = finding.MunicipalityFormat
-	GivenElsewhereFormat  = finding.GivenElsewhereFormat
-	ActionFormat          = finding.ActionFormat
-	CommentTooLong        = finding.CommentTooLong
-	CellFormulaNoValue    = finding.CellFormulaNoValue
-	RowDuplicate          = finding.RowDuplicate
-	RowDuplicateConflict  = finding.RowDuplicateConflict
-	LedgerDuplicate       = finding.LedgerDuplicate
-	LedgerDeleteUnknown   = finding.LedgerDeleteUnknown
-	FileUnsupportedFormat = finding.FileUnsupportedFormat
-	FileLegacyXLS         = finding.FileLegacyXLS
-	FilePasswordNeeded    = finding.FilePasswordNeeded
-	FileWrongPassword     = finding.FileWrongPassword
-	FileCorrupt           = finding.FileCorrupt
-	FileIntegrity         = finding.FileIntegrity
-	FileTooLarge          = finding.FileTooLarge
-	FileNoSheet           = finding.FileNoSheet
-	FileHeaderNotFound    = finding.FileHeaderNotFound
-	FileColumnMissing     = finding.FileColumnMissing
-	FileNoRows            = finding.FileNoRows
-	HeaderUnknownColumn   = finding.HeaderUnknownColumn
-	MailNoAttachment      = finding.MailNoAttachment
-	MailUnreadable        = finding.MailUnreadable
-	MailTooManyParts      = finding.MailTooManyParts
-	MailTooDeep           = finding.MailTooDeep
+	SeverityError                   = finding.SeverityError
+	SeverityWarning                 = finding.SeverityWarning
+	IDMissing                       = finding.IDMissing
+	IDFormat                        = finding.IDFormat
+	IDLeadingZeroRestored           = finding.IDLeadingZeroRestored
+	IDPrecisionLost                 = finding.IDPrecisionLost
+	IDBirthdate                     = finding.IDBirthdate
+	IDChecksum                      = finding.IDChecksum
+	IDDUFYear                       = finding.IDDUFYear
+	IDTypeNotAllowed                = finding.IDTypeNotAllowed
+	IDSynthetic                     = finding.IDSynthetic
+	DateMissing                     = finding.DateMissing
+	DateFormat                      = finding.DateFormat
+	DateFuture                      = finding.DateFuture
+	DateBeforeBirth                 = finding.DateBeforeBirth
+	DateImplausible                 = finding.DateImplausible
+	CodeMissing                     = finding.CodeMissing
+	CodeFormat                      = finding.CodeFormat
+	CodeUnknown                     = finding.CodeUnknown
+	CodeInactive                    = finding.CodeInactive
+	DoseFormat                      = finding.DoseFormat
+	BatchMissing                    = finding.BatchMissing
+	BatchFormat                     = finding.BatchFormat
+	VaccinatorMissing               = finding.VaccinatorMissing
+	VaccinatorFormat                = finding.VaccinatorFormat
+	UnitFormat                      = finding.UnitFormat
+	MunicipalityFormat              = finding.MunicipalityFormat
+	MunicipalityLeadingZeroRestored = finding.MunicipalityLeadingZeroRestored
+	GivenElsewhereFormat            = finding.GivenElsewhereFormat
+	ActionFormat                    = finding.ActionFormat
+	CommentTooLong                  = finding.CommentTooLong
+	CellFormulaNoValue              = finding.CellFormulaNoValue
+	RowDuplicate                    = finding.RowDuplicate
+	RowDuplicateConflict            = finding.RowDuplicateConflict
+	LedgerDuplicate                 = finding.LedgerDuplicate
+	LedgerDeleteUnknown             = finding.LedgerDeleteUnknown
+	FileUnsupportedFormat           = finding.FileUnsupportedFormat
+	FileLegacyXLS                   = finding.FileLegacyXLS
+	FilePasswordNeeded              = finding.FilePasswordNeeded
+	FileWrongPassword               = finding.FileWrongPassword
+	FileCorrupt                     = finding.FileCorrupt
+	FileIntegrity                   = finding.FileIntegrity
+	FileTooLarge                    = finding.FileTooLarge
+	FileNoSheet                     = finding.FileNoSheet
+	FileHeaderNotFound              = finding.FileHeaderNotFound
+	FileColumnMissing               = finding.FileColumnMissing
+	FileNoRows                      = finding.FileNoRows
+	HeaderUnknownColumn             = finding.HeaderUnknownColumn
+	MailNoAttachment                = finding.MailNoAttachment
+	MailUnreadable                  = finding.MailUnreadable
+	MailTooManyParts                = finding.MailTooManyParts
+	MailTooDeep                     = finding.MailTooDeep
 )
 
 // AllCodes lists every code in the order of validation-rules.md.
@@ -74,7 +75,8 @@ type Args map[string]string
 
 // Finding is one problem found in a file. Row is the spreadsheet's 1-based row number, 0 for a
 // file-level finding. Column is a column key ("" for file level). Value is the cell value as read,
-// masked for person_id (MaskID). Message is filled in by Localize for the reader's language.
+// empty for person_id (no part of an ID number, SPEC 5) and for the free-text columns. Message
+// is filled in by Localize for the reader's language.
 type Finding struct {
 	Row      int      `json:"row"`
 	Column   string   `json:"column"`

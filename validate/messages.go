@@ -47,6 +47,12 @@ func Localize(lang string, f *Finding) {
 			return f.Value
 		case "type":
 			return typeName(en, f.Args["type"])
+		case "differs":
+			return differs(en, f.Args["differs"])
+		case "what":
+			if f.Code == FileUnsupportedFormat || f.Code == FileLegacyXLS {
+				return fileTypeName(en, f.Args["what"])
+			}
 		}
 		return f.Args[name]
 	})
@@ -54,6 +60,82 @@ func Localize(lang string, f *Finding) {
 
 // Hint returns a short "what to do" for a code (used by the text report), "" for an unknown code.
 func Hint(lang string, c Code) string { return hint(lang == LangEN, c) }
+
+// FileTypeName names a kind of file (decrypt.Format.Type: "pdf", "ods", "csv", "empty", ...) in
+// the language lang, "" for an unknown key.
+func FileTypeName(lang, key string) string { return fileTypeName(lang == LangEN, key) }
+
+// fileTypes are the names of decrypt.Format.Type keys: nb, en.
+var fileTypes = map[string][2]string{
+	"empty":            {"en tom fil (0 byte)", "an empty file (0 bytes)"},
+	"blank-text":       {"en tekstfil med bare mellomrom", "a text file with only blank space"},
+	"text":             {"en tekstfil", "a text file"},
+	"csv":              {"en CSV-fil (tekst med skilletegn, for eksempel lagret som CSV fra Excel)", "a CSV file (delimited text, for example saved as CSV from Excel)"},
+	"utf16-text":       {"en tekstfil i UTF-16 (kanskje en CSV-eksport)", "a UTF-16 text file (perhaps a CSV export)"},
+	"ods":              {"et OpenDocument-regneark (.ods, fra LibreOffice eller OpenOffice)", "an OpenDocument spreadsheet (.ods, from LibreOffice or OpenOffice)"},
+	"odt":              {"et OpenDocument-tekstdokument (.odt)", "an OpenDocument text document (.odt)"},
+	"opendocument":     {"en OpenDocument-fil", "an OpenDocument file"},
+	"zip":              {"et ZIP-arkiv", "a ZIP archive"},
+	"zip-empty":        {"et tomt ZIP-arkiv", "an empty ZIP archive"},
+	"zip-workbook":     {"et ZIP-arkiv med en arbeidsbok inni (send selve arbeidsboken)", "a ZIP archive with a workbook inside (send the workbook itself)"},
+	"archive":          {"et komprimert arkiv (gzip, 7-Zip eller RAR)", "a compressed archive (gzip, 7-Zip or RAR)"},
+	"pdf":              {"et PDF-dokument", "a PDF document"},
+	"image":            {"et bilde", "an image"},
+	"rtf":              {"et RTF-dokument", "an RTF document"},
+	"html":             {"en nettside (HTML), kanskje lagret som nettside fra Excel", "a web page (HTML), perhaps saved as a web page from Excel"},
+	"xml":              {"et XML-dokument", "an XML document"},
+	"excel-xml":        {"et Excel 2003 XML-regneark", "an Excel 2003 XML spreadsheet"},
+	"xls":              {"en Excel 97-2003-arbeidsbok (.xls)", "an Excel 97-2003 workbook (.xls)"},
+	"biff":             {"et gammelt Excel-regneark (Excel 2-4)", "an old Excel worksheet (Excel 2-4)"},
+	"xlsb":             {"en binær Excel-arbeidsbok (.xlsb)", "an Excel binary workbook (.xlsb)"},
+	"lotus":            {"et Lotus 1-2-3-regneark", "a Lotus 1-2-3 spreadsheet"},
+	"docx":             {"et Word-dokument (.docx)", "a Word document (.docx)"},
+	"doc":              {"et Word 97-2003-dokument (.doc)", "a Word 97-2003 document (.doc)"},
+	"pptx":             {"en PowerPoint-presentasjon (.pptx)", "a PowerPoint presentation (.pptx)"},
+	"ppt":              {"en PowerPoint 97-2003-presentasjon (.ppt)", "a PowerPoint 97-2003 presentation (.ppt)"},
+	"ooxml":            {"en Office-fil som ikke er en arbeidsbok", "an Office file that is not a workbook"},
+	"ole":              {"en eldre Office-fil uten arbeidsbok", "an older Office file without a workbook"},
+	"epub":             {"en e-bok (EPUB)", "an e-book (EPUB)"},
+	"binary":           {"en ukjent binærfil", "an unrecognised binary file"},
+	"pgp-key":          {"en OpenPGP-nøkkel eller -signatur (ikke en kryptert melding)", "an OpenPGP key or signature (not an encrypted message)"},
+	"openpgp":          {"en OpenPGP-melding", "an OpenPGP message"},
+	"office-encrypted": {"en kryptert Office-fil", "an encrypted Office file"},
+	"xlsx":             {"en Excel-arbeidsbok", "an Excel workbook"},
+}
+
+func fileTypeName(en bool, key string) string {
+	n, ok := fileTypes[key]
+	if !ok {
+		return ""
+	}
+	if en {
+		return n[1]
+	}
+	return n[0]
+}
+
+// differs names the fields in which a row.duplicate_conflict row differs from the row it
+// repeats (Args "differs": "batch", "dose" or "batch, dose").
+func differs(en bool, fields string) string {
+	batch, dose := strings.Contains(fields, ColBatch.Key()), strings.Contains(fields, ColDose.Key())
+	switch {
+	case batch && dose && en:
+		return "both the batch number and the dose number differ"
+	case batch && dose:
+		return "både batchnummeret og dosenummeret er forskjellige"
+	case batch && en:
+		return "the batch number differs"
+	case batch:
+		return "batchnummeret er forskjellig"
+	case dose && en:
+		return "the dose number differs"
+	case dose:
+		return "dosenummeret er forskjellig"
+	case en:
+		return "the batch number or the dose number differs"
+	}
+	return "batchnummeret eller dosenummeret er forskjellig"
+}
 
 // typeName translates the Norwegian type names of IDKind.TypeName for English messages.
 func typeName(en bool, t string) string {
@@ -195,6 +277,8 @@ func messageNBRows(key string) string {
 		return "Helseenhet «{value}» er ikke gyldig. Skriv organisasjonsnummer (9 siffer) eller HER-id (bare siffer)."
 	case "municipality.format":
 		return "Kommunenummeret «{value}» er ikke gyldig. Det skal være 4 siffer, for eksempel 0301."
+	case "municipality.leading_zero_restored":
+		return "Kommunenummeret «{value}» manglet 0 først (Excel fjerner ledende null i tallceller). Nullen er satt inn igjen."
 	case "given_elsewhere.format":
 		return "«{value}» i Gitt annet sted er ikke ja eller nei. Skriv Ja eller Nei (eller la feltet stå tomt)."
 	case "action.format":
@@ -206,7 +290,7 @@ func messageNBRows(key string) string {
 	case "row.duplicate":
 		return "Samme person, dato og vaksinekode som rad {row}. Raden blir ikke registrert to ganger."
 	case "row.duplicate_conflict":
-		return "Samme person, dato og vaksinekode som rad {row}, men batch eller dose er forskjellig[[ ({detail})]]. Raden blir ikke registrert; sjekk hvilken rad som er riktig."
+		return "Samme person, dato og vaksinekode som rad {row}, men {differs}. Raden blir ikke registrert; sjekk hvilken rad som er riktig."
 	case "ledger.duplicate":
 		return "Vaksinasjonen er allerede registrert[[ fra fil {file}]][[, rad {row}]]. Den blir ikke registrert på nytt."
 	case "ledger.delete_unknown":
@@ -227,7 +311,7 @@ func messageNBFiles(key string) string {
 	case "file.wrong_password":
 		return "Passordet åpner ikke filen. Filen venter; legg inn riktig passord."
 	case "file.corrupt":
-		return "Filen er skadet eller ufullstendig[[ ({detail})]]. Lagre den på nytt og send den igjen."
+		return "Filen er skadet eller ufullstendig. Lagre den på nytt og send den igjen."
 	case "file.integrity":
 		return "Filens integritetskontroll feilet, eller filen er ikke beskyttet mot endring. Send filen på nytt."
 	case "file.too_large":
@@ -243,9 +327,9 @@ func messageNBFiles(key string) string {
 	case "header.unknown_column":
 		return "Kolonnen «{column}» er ukjent og blir ikke lest."
 	case "mail.no_attachment":
-		return "E-posten har ikke noe vedlegg som kan leses inn[[ ({detail})]]. Legg ved den krypterte Excel-filen."
+		return "E-posten har ikke noe vedlegg som kan leses inn. Legg ved den krypterte Excel-filen."
 	case "mail.unreadable":
-		return "E-posten eller vedlegget kunne ikke leses[[ ({detail})]]. Send e-posten på nytt."
+		return "E-posten eller vedlegget kunne ikke leses. Send e-posten på nytt."
 	case "mail.too_many_parts":
 		return "E-posten har for mange deler. Send én fil per e-post."
 	case "mail.too_deep":
@@ -322,6 +406,8 @@ func messageENRows(key string) string {
 		return "The health unit \"{value}\" is not valid. Enter an organisation number (9 digits) or a HER-id (digits only)."
 	case "municipality.format":
 		return "The municipality number \"{value}\" is not valid. It must be 4 digits, for example 0301."
+	case "municipality.leading_zero_restored":
+		return "The municipality number \"{value}\" had lost its leading 0 (Excel drops leading zeros in number cells). The 0 was put back."
 	case "given_elsewhere.format":
 		return "\"{value}\" in Given elsewhere is not yes or no. Write Ja or Nei (or leave it blank)."
 	case "action.format":
@@ -333,7 +419,7 @@ func messageENRows(key string) string {
 	case "row.duplicate":
 		return "Same person, date and vaccine code as row {row}. The row is not registered twice."
 	case "row.duplicate_conflict":
-		return "Same person, date and vaccine code as row {row}, but the batch or dose differs[[ ({detail})]]. The row is not registered; check which row is right."
+		return "Same person, date and vaccine code as row {row}, but {differs}. The row is not registered; check which row is right."
 	case "ledger.duplicate":
 		return "This vaccination is already registered[[ from file {file}]][[, row {row}]]. It is not registered again."
 	case "ledger.delete_unknown":
@@ -391,7 +477,7 @@ func hint(en bool, c Code) string {
 func hintNB(c Code) string {
 	switch c {
 	case IDMissing:
-		return "Fyll inn fødselsnummer, D-nummer eller DUF-nummer."
+		return "Skriv personens fødselsnummer eller D-nummer (11 siffer) eller DUF-nummer (12 siffer) i kolonnen Fødselsnummer. Hører raden ikke med, slett den."
 	case IDFormat:
 		return "Skriv nummeret med 11 siffer (12 for DUF-nummer), uten bokstaver."
 	case IDLeadingZeroRestored:
@@ -413,7 +499,7 @@ func hintNB(c Code) string {
 	case DateFuture, DateImplausible:
 		return "Sjekk datoen, særlig året."
 	case DateBeforeBirth:
-		return "Sjekk datoen og fødselsnummeret."
+		return "Se om dag og måned er byttet om eller året er feil, og om fødselsnummeret hører til riktig person."
 	case CodeMissing:
 		return "Fyll inn SYSVAK-koden for vaksinen."
 	case CodeFormat, CodeUnknown:
@@ -434,6 +520,8 @@ func hintNB(c Code) string {
 		return "Skriv organisasjonsnummer (9 siffer) eller HER-id."
 	case MunicipalityFormat:
 		return "Skriv kommunenummeret med 4 siffer; formater kolonnen som tekst."
+	case MunicipalityLeadingZeroRestored:
+		return "Formater kommunenummer-kolonnen som tekst i Excel."
 	case GivenElsewhereFormat:
 		return "Skriv Ja eller Nei."
 	case ActionFormat:
@@ -471,7 +559,7 @@ func hintNB(c Code) string {
 func hintEN(c Code) string {
 	switch c {
 	case IDMissing:
-		return "Enter the fødselsnummer, D-number or DUF number."
+		return "Write the person's fødselsnummer or D-number (11 digits) or DUF number (12 digits) in the Fødselsnummer column. If the row does not belong in the file, delete it."
 	case IDFormat:
 		return "Write the number with 11 digits (12 for a DUF number), without letters."
 	case IDLeadingZeroRestored:
@@ -493,7 +581,7 @@ func hintEN(c Code) string {
 	case DateFuture, DateImplausible:
 		return "Check the date, especially the year."
 	case DateBeforeBirth:
-		return "Check the date and the ID number."
+		return "See whether day and month are swapped or the year is wrong, and whether the ID number belongs to the right person."
 	case CodeMissing:
 		return "Enter the SYSVAK code of the vaccine."
 	case CodeFormat, CodeUnknown:
@@ -514,6 +602,8 @@ func hintEN(c Code) string {
 		return "Enter an organisation number (9 digits) or a HER-id."
 	case MunicipalityFormat:
 		return "Write the municipality number with 4 digits; format the column as text."
+	case MunicipalityLeadingZeroRestored:
+		return "Format the municipality number column as text in Excel."
 	case GivenElsewhereFormat:
 		return "Write Ja or Nei (yes or no)."
 	case ActionFormat:

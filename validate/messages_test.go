@@ -140,3 +140,37 @@ func TestFileLevelMissingMessages(t *testing.T) {
 		}
 	}
 }
+
+// Issue 12: row.duplicate_conflict names the field that differs.
+func TestDuplicateConflictNamesField(t *testing.T) {
+	for _, tc := range []struct {
+		differs, nb, en string
+	}{
+		{"batch", "men batchnummeret er forskjellig", "but the batch number differs"},
+		{"dose", "men dosenummeret er forskjellig", "but the dose number differs"},
+		{"batch, dose", "men både batchnummeret og dosenummeret er forskjellige", "but both the batch number and the dose number differ"},
+	} {
+		for lang, want := range map[string]string{LangNB: tc.nb, LangEN: tc.en} {
+			f := Finding{Row: 4, Column: "person_id", Code: RowDuplicateConflict, Args: Args{"row": "2", "differs": tc.differs}}
+			Localize(lang, &f)
+			if !strings.Contains(f.Message, want) || !strings.Contains(f.Message, "2") {
+				t.Errorf("%s %q: %q, want %q", lang, tc.differs, f.Message, want)
+			}
+		}
+	}
+}
+
+// Issue 12: the text report prints a code's hint only when its message does not already hold
+// it, so a hint that repeats the message is a code without "how to fix" (id.missing and
+// date.before_birth were). Every row code's hint adds to its message.
+func TestHintsAddToMessages(t *testing.T) {
+	for _, code := range AllCodes() {
+		for _, lang := range []string{LangNB, LangEN} {
+			f := Finding{Row: 2, Code: code, Value: "x", Args: Args{"row": "2"}}
+			Localize(lang, &f)
+			if h := Hint(lang, code); h != "" && strings.Contains(f.Message, h) {
+				t.Errorf("%s %s: the hint %q repeats the message %q", code, lang, h, f.Message)
+			}
+		}
+	}
+}

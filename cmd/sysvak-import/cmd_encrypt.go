@@ -7,15 +7,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"unicode/utf8"
 
 	"github.com/fhi/sysvak-import/importer/decrypt"
 	"github.com/fhi/sysvak-import/internal/fsutil"
 	"github.com/fhi/sysvak-import/internal/secret"
+	"github.com/fhi/sysvak-import/validate"
 )
 
 type encryptFlags struct {
 	config, passwordFile, lang string
-	pgp, armor                 bool
+	pgp, armor, force          bool
 }
 
 func encryptCmd() *command {
@@ -35,6 +37,7 @@ func encryptCmd() *command {
 			fs.StringVar(&o.lang, "lang", "nb", "language of the messages: nb or en")
 			fs.BoolVar(&o.pgp, "pgp", false, "OpenPGP password encryption (opens with gpg) instead of Excel's own")
 			fs.BoolVar(&o.armor, "armor", false, "with --pgp: ASCII-armored output")
+			fs.BoolVar(&o.force, "force", false, "overwrite OUT if it exists (never IN)")
 			return o
 		},
 		run: runEncrypt,
@@ -57,8 +60,8 @@ func runEncrypt(ctx context.Context, e *env, opts any, args []string, _ map[stri
 		return exitUsage
 	}
 	in, out := args[0], args[1]
-	if same, _ := sameFile(in, out); same {
-		fmt.Fprintln(e.stderr, "sysvak-import encrypt: OUT must not be IN")
+	if err := checkOutput(lang, out, o.force, in); err != nil {
+		fmt.Fprintf(e.stderr, "sysvak-import encrypt: %v\n", err)
 		return exitUsage
 	}
 	data, err := os.ReadFile(in)
@@ -70,8 +73,8 @@ func runEncrypt(ctx context.Context, e *env, opts any, args []string, _ map[stri
 	// only make a file SYSVAK rejects later.
 	if f := decrypt.Sniff(data); f.Kind != decrypt.PlainWorkbook {
 		fmt.Fprintf(e.stderr, "sysvak-import encrypt: %s: %s\n", filepath.Base(in),
-			msg(lang, "er ikke en ukryptert Excel-arbeidsbok (.xlsx); den ser ut som "+f.What,
-				"is not a plain Excel workbook (.xlsx); it looks like "+f.What))
+			msg(lang, "er ikke en ukryptert Excel-arbeidsbok (.xlsx); den ser ut som ", "is not a plain Excel workbook (.xlsx); it looks like ")+
+				fileTypeOr(lang, f.Type))
 		return exitFileFailed
 	}
 	generated := o.passwordFile == ""
@@ -86,6 +89,13 @@ func runEncrypt(ctx context.Context, e *env, opts any, args []string, _ map[stri
 		return exitUsage
 	}
 	defer pw.Wipe()
+	if n := utf8.RuneCount(pw.Bytes()); !generated && n < minPasswordRunes {
+		// Office and OpenPGP encryption are only as strong as the password (issue 12).
+		fmt.Fprintf(e.stderr, msg(lang,
+			"sysvak-import encrypt: advarsel: passordet har bare %d tegn; bruk minst %d, eller la encrypt lage et sterkt passord (uten --password-file)\n",
+			"sysvak-import encrypt: warning: the password has only %d characters; use at least %d, or let encrypt generate a strong one (without --password-file)\n"),
+			n, minPasswordRunes)
+	}
 	var buf bytes.Buffer
 	if o.pgp {
 		err = decrypt.EncryptPGP(ctx, bytes.NewReader(data), pw, &buf, o.armor)
@@ -111,15 +121,13 @@ func runEncrypt(ctx context.Context, e *env, opts any, args []string, _ map[stri
 	return exitOK
 }
 
-// sameFile reports whether a and b name the same existing file.
-func sameFile(a, b string) (bool, error) {
-	fa, err := os.Stat(a)
-	if err != nil {
-		return false, err
+// minPasswordRunes is the shortest password encrypt takes without a warning.
+const minPasswordRunes = 12
+
+// fileTypeOr names a decrypt.Format.Type in lang, "an unknown file" when it has no name.
+func fileTypeOr(lang, typ string) string {
+	if n := validate.FileTypeName(lang, typ); n != "" {
+		return n
 	}
-	fb, err := os.Stat(b)
-	if err != nil {
-		return false, err
-	}
-	return os.SameFile(fa, fb), nil
+	return msg(lang, "en ukjent fil", "an unknown file")
 }

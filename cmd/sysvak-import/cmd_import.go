@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/fhi/sysvak-import/importer"
@@ -60,8 +58,8 @@ func runImport(ctx context.Context, e *env, opts any, args []string, columns map
 	svc := newService(st, s, o.out)
 	code := exitOK
 	for _, path := range args {
-		if _, err := os.Stat(path); err != nil {
-			fmt.Fprintf(e.stderr, "sysvak-import import: %s: %v\n", filepath.Base(path), errWithoutPath(err))
+		if problem := inputProblem(o.lang, path); problem != "" {
+			fmt.Fprintf(e.stderr, "sysvak-import import: %s\n", problem)
 			code = worst(code, exitFileFailed)
 			continue
 		}

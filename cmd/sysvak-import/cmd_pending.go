@@ -11,8 +11,8 @@ import (
 )
 
 type pendingFlags struct {
-	config, state, format, logLevel, logFormat string
-	receipts                                   bool
+	config, state, format, logLevel, logFormat, lang string
+	receipts                                         bool
 }
 
 func pendingCmd() *command {
@@ -29,6 +29,7 @@ func pendingCmd() *command {
 			fs.StringVar(&o.config, "config", "", "TOML config file")
 			fs.StringVar(&o.state, "state", "./sysvak-state", "state folder")
 			fs.StringVar(&o.format, "format", "text", "text or json")
+			fs.StringVar(&o.lang, "lang", "nb", "language of the list: nb (Norwegian bokmål) or en")
 			fs.StringVar(&o.logLevel, "log-level", "info", "log level")
 			fs.StringVar(&o.logFormat, "log-format", "", "json or console")
 			fs.BoolVar(&o.receipts, "receipts", false, "list the receipts that wait to be sent or were given up, instead of the files")
@@ -42,6 +43,15 @@ func runPending(ctx context.Context, e *env, opts any, args []string, _ map[stri
 	o := opts.(*pendingFlags)
 	if len(args) > 0 {
 		fmt.Fprintln(e.stderr, "sysvak-import pending: takes no arguments (see -h)")
+		return exitUsage
+	}
+	lang := lower(o.lang)
+	if lang != "nb" && lang != "en" {
+		fmt.Fprintf(e.stderr, "sysvak-import pending: --lang must be nb or en, not %q\n", o.lang)
+		return exitUsage
+	}
+	if err := requireState(lang, o.state); err != nil {
+		fmt.Fprintf(e.stderr, "sysvak-import pending: %v\n", err)
 		return exitUsage
 	}
 	log, err := newLogger(e, o.logFormat, o.logLevel)
@@ -81,11 +91,11 @@ func runPending(ctx context.Context, e *env, opts any, args []string, _ map[stri
 	}
 	defer noteWaitingReceipts(ctx, e.stdout, st)
 	if len(list) == 0 {
-		fmt.Fprintln(e.stdout, "(no file waits for a password)")
+		fmt.Fprintln(e.stdout, msg(lang, "(ingen fil venter på passord)", "(no file waits for a password)"))
 		return exitOK
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tRECEIVED\tSENDER\tFILE\tSIZE\tLAST ERROR")
+	fmt.Fprintln(tw, msg(lang, "ID\tMOTTATT\tAVSENDER\tFIL\tSTØRRELSE\tSISTE FEIL", "ID\tRECEIVED\tSENDER\tFILE\tSIZE\tLAST ERROR"))
 	for _, f := range list {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", f.ID, f.Received.Local().Format("2006-01-02 15:04 MST"), f.Source.Sender,
 			f.Name, f.Size, f.LastError)

@@ -12,6 +12,7 @@ import (
 
 type templateFlags struct {
 	config, codes, lang string
+	force               bool
 }
 
 func templateCmd() *command {
@@ -28,6 +29,7 @@ func templateCmd() *command {
 			fs.StringVar(&o.config, "config", "", "TOML config file")
 			fs.StringVar(&o.codes, "codes", "", "CSV file replacing the built-in SYSVAK code list (code,name,atc,valid_from,valid_to)")
 			fs.StringVar(&o.lang, "lang", "nb", "language of the hints and instructions: nb or en")
+			fs.BoolVar(&o.force, "force", false, "overwrite OUT.xlsx if it exists")
 			return o
 		},
 		run: runTemplate,
@@ -43,6 +45,10 @@ func runTemplate(ctx context.Context, e *env, opts any, args []string, _ map[str
 	lang := lower(o.lang)
 	if lang != "nb" && lang != "en" {
 		fmt.Fprintf(e.stderr, "sysvak-import template: --lang must be nb or en, not %q\n", o.lang)
+		return exitUsage
+	}
+	if err := checkOutput(lang, args[0], o.force); err != nil {
+		fmt.Fprintf(e.stderr, "sysvak-import template: %v\n", err)
 		return exitUsage
 	}
 	codes, err := loadCodes(o.codes)

@@ -58,6 +58,10 @@ func runUnlock(ctx context.Context, e *env, opts any, args []string, columns map
 		s.passwords = []secret.Secret{pw}
 	}
 	defer wipeAll(s.passwords)
+	if err := requireState(o.lang, o.state); err != nil {
+		fmt.Fprintf(e.stderr, "sysvak-import unlock: %v\n", err)
+		return exitUsage
+	}
 	st, err := openState(ctx, o.state, 15*time.Second)
 	if err != nil {
 		return exitFor(e, s.log, err)

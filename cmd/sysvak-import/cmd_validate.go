@@ -23,6 +23,7 @@ type validateFlags struct {
 	commonFlags
 	reportDir string
 	annotate  string
+	force     bool
 }
 
 func validateCmd() *command {
@@ -30,6 +31,7 @@ func validateCmd() *command {
 		name:    "validate",
 		summary: "Pre-validate files for vaccinators: read, check and print the report. Writes nothing but what --report/--annotate ask for; no ledger.",
 		usage:   "FILE...",
+		ignored: []string{"state", "out"},
 		examples: []string{
 			"sysvak-import validate vaksiner.xlsx",
 			"sysvak-import validate --lang en --format json vaksiner.xlsx",
@@ -40,6 +42,7 @@ func validateCmd() *command {
 			o := &validateFlags{}
 			addCommon(fs, &o.commonFlags)
 			fs.StringVar(&o.reportDir, "report", "", "also write DIR/<file-id>/report.json and report.txt")
+			fs.BoolVar(&o.force, "force", false, "with --annotate: overwrite the copy if it exists (never an input)")
 			fs.StringVar(&o.annotate, "annotate", "", "write a copy of the (single) FILE with faulty cells marked and a first sheet \"Funn\" listing the findings")
 			return o
 		},
@@ -62,10 +65,16 @@ func runValidate(ctx context.Context, e *env, opts any, args []string, columns m
 		fmt.Fprintln(e.stderr, "sysvak-import validate: --annotate takes exactly one FILE")
 		return exitUsage
 	}
+	if o.annotate != "" {
+		if err := checkOutput(o.lang, o.annotate, o.force, args...); err != nil {
+			fmt.Fprintf(e.stderr, "sysvak-import validate: %v\n", err)
+			return exitUsage
+		}
+	}
 	code := exitOK
 	for _, path := range args {
-		if _, err := os.Stat(path); err != nil {
-			fmt.Fprintf(e.stderr, "sysvak-import validate: %s: %v\n", filepath.Base(path), errWithoutPath(err))
+		if problem := inputProblem(o.lang, path); problem != "" {
+			fmt.Fprintf(e.stderr, "sysvak-import validate: %s\n", problem)
 			code = worst(code, exitFileFailed)
 			continue
 		}
@@ -119,7 +128,7 @@ func unwrapLocal(ctx context.Context, s *setup, path string) *decrypt.Plain {
 	if err != nil || fi.Size() > s.opts.Limits.MaxFileSize {
 		return nil
 	}
-	plain, err := decrypt.Unwrap(ctx, f, fi.Size(), s.passwords, s.opts.Limits.Decrypt)
+	plain, err := decrypt.Unwrap(ctx, f, fi.Size(), s.passwords, s.opts.Limits.Limits)
 	if err != nil {
 		return nil
 	}

@@ -17,29 +17,53 @@ import (
 // flag names. Flags win over the environment, which wins over the file. It returns the positional
 // arguments and the config file's [columns] table (extra header mappings).
 func parseArgs(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string, map[string]string, error) {
+	pos, err := parsePositional(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if err := setFromEnv(fs, getenv, set); err != nil {
+		return nil, nil, err
+	}
+	path := ""
+	if f := fs.Lookup("config"); f != nil {
+		path = f.Value.String()
+	}
+	if path == "" {
+		return pos, nil, nil
+	}
+	columns, err := setFromConfig(fs, path, set)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pos, columns, nil
+}
+
+// parsePositional parses flags and positional arguments in any order.
+func parsePositional(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	rest := args
 	for {
 		if err := fs.Parse(rest); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		rest = fs.Args()
 		if len(rest) == 0 {
-			break
+			return pos, nil
 		}
 		if rest[0] == "--" {
-			pos = append(pos, rest[1:]...)
-			break
+			return append(pos, rest[1:]...), nil
 		}
 		pos = append(pos, rest[0])
 		rest = rest[1:]
 	}
-	set := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+}
 
-	// Environment.
-	envSet := map[string]bool{}
+// setFromEnv sets every flag not in set from SYSVAK_<FLAG>, and adds it to set.
+func setFromEnv(fs *flag.FlagSet, getenv func(string) string, set map[string]bool) error {
 	var err error
+	var fromEnv []string
 	fs.VisitAll(func(f *flag.Flag) {
 		if set[f.Name] || err != nil {
 			return
@@ -49,30 +73,24 @@ func parseArgs(fs *flag.FlagSet, args []string, getenv func(string) string) ([]s
 			if e := fs.Set(f.Name, v); e != nil {
 				err = usagef("environment %s: %v", name, e)
 			}
-			envSet[f.Name] = true
+			fromEnv = append(fromEnv, f.Name)
 		}
 	})
-	if err != nil {
-		return nil, nil, err
+	for _, n := range fromEnv {
+		set[n] = true
 	}
+	return err
+}
 
-	// Config file.
-	path := ""
-	if f := fs.Lookup("config"); f != nil {
-		path = f.Value.String()
-	}
-	if path == "" {
-		return pos, nil, nil
-	}
+// setFromConfig sets every flag not in set from the TOML file at path and returns its [columns].
+func setFromConfig(fs *flag.FlagSet, path string, set map[string]bool) (map[string]string, error) {
 	raw := map[string]any{}
-	md, derr := toml.DecodeFile(path, &raw)
-	if derr != nil {
-		if errors.Is(derr, os.ErrNotExist) {
-			return nil, nil, usagef("config file %s does not exist", path)
+	if _, err := toml.DecodeFile(path, &raw); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, usagef("config file %s does not exist", path)
 		}
-		return nil, nil, usagef("config file %s: %v", path, derr)
+		return nil, usagef("config file %s: %v", path, err)
 	}
-	_ = md
 	columns := map[string]string{}
 	keys := make([]string, 0, len(raw))
 	for k := range raw {
@@ -82,24 +100,16 @@ func parseArgs(fs *flag.FlagSet, args []string, getenv func(string) string) ([]s
 	for _, k := range keys {
 		v := raw[k]
 		if k == "columns" {
-			tbl, ok := v.(map[string]any)
-			if !ok {
-				return nil, nil, usagef("config file %s: [columns] must be a table of \"header\" = \"key\"", path)
-			}
-			for h, key := range tbl {
-				s, ok := key.(string)
-				if !ok {
-					return nil, nil, usagef("config file %s: [columns] %q must map to a column key (a string)", path, h)
-				}
-				columns[h] = s
+			if err := configColumns(path, v, columns); err != nil {
+				return nil, err
 			}
 			continue
 		}
 		if k == "password" || k == "imap-password" {
-			return nil, nil, usagef("config file %s: %s: passwords are never taken as values; use --password-file or --imap-password-file", path, k)
+			return nil, usagef("config file %s: %s: passwords are never taken as values; use --password-file or --imap-password-file", path, k)
 		}
 		if k == "oauth-client-secret" || k == "oauth-token" {
-			return nil, nil, usagef("config file %s: %s: secrets are never taken as values; use --oauth-client-secret-file (or SYSVAK_OAUTH_CLIENT_SECRET) or --oauth-token-file", path, k)
+			return nil, usagef("config file %s: %s: secrets are never taken as values; use --oauth-client-secret-file (or SYSVAK_OAUTH_CLIENT_SECRET) or --oauth-token-file", path, k)
 		}
 		f := fs.Lookup(k)
 		if f == nil {
@@ -107,14 +117,30 @@ func parseArgs(fs *flag.FlagSet, args []string, getenv func(string) string) ([]s
 			if knownFlag(k) {
 				continue
 			}
-			return nil, nil, usagef("config file %s: unknown key %q", path, k)
+			return nil, usagef("config file %s: unknown key %q", path, k)
 		}
-		if set[k] || envSet[k] {
+		if set[k] {
 			continue
 		}
 		if e := fs.Set(k, fmt.Sprint(v)); e != nil {
-			return nil, nil, usagef("config file %s: %s: %v", path, k, e)
+			return nil, usagef("config file %s: %s: %v", path, k, e)
 		}
 	}
-	return pos, columns, nil
+	return columns, nil
+}
+
+// configColumns reads the [columns] table (extra header = column key).
+func configColumns(path string, v any, columns map[string]string) error {
+	tbl, ok := v.(map[string]any)
+	if !ok {
+		return usagef("config file %s: [columns] must be a table of \"header\" = \"key\"", path)
+	}
+	for h, key := range tbl {
+		s, ok := key.(string)
+		if !ok {
+			return usagef("config file %s: [columns] %q must map to a column key (a string)", path, h)
+		}
+		columns[h] = s
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -56,5 +57,17 @@ func checkFHIRSets(t *testing.T, out string) {
 	}
 	if len(sets) == 0 || total == 0 {
 		t.Errorf("no FHIR resources in %d output sets", len(sets))
+	}
+}
+
+// TestFHIRFlagOnEveryWriter: SPEC 12 names import, poll, unlock and serve; validate writes no
+// output set and has no --fhir.
+func TestFHIRFlagOnEveryWriter(t *testing.T) {
+	for _, name := range []string{"import", "poll", "unlock", "serve", "validate"} {
+		r := runCLI(t, nil, name, "-h")
+		has := strings.Contains(r.stdout, "--fhir")
+		if r.code != exitOK || has != (name != "validate") {
+			t.Errorf("%s -h: exit %d, lists --fhir: %v", name, r.code, has)
+		}
 	}
 }

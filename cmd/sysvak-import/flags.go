@@ -109,6 +109,10 @@ func (c *commonFlags) resolve(ctx context.Context, e *env, columns map[string]st
 		return nil, usagef("config [columns]: %v (column keys: %s)", err, columnKeys())
 	}
 	s.opts.Mapping = mapping
+	// The checker and mapping are set up once for every file of the run (issue 17).
+	if s.opts, err = s.opts.Prepare(); err != nil {
+		return nil, usagef("%v", err)
+	}
 	if c.passwordFile != "" {
 		pw, err := secret.ReadFile(ctx, c.passwordFile, e.stdin)
 		if err != nil {

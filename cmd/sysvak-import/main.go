@@ -12,7 +12,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -79,12 +81,16 @@ type command struct {
 	summary  string
 	usage    string // arguments, after the command name
 	examples []string
-	flags    func(fs *flag.FlagSet) any // registers the flags; returns the options value
-	run      func(ctx context.Context, e *env, opts any, args []string, columns map[string]string) int
+	// ignored are common flags the command accepts (a shared config file may set them) but
+	// does not use: -h does not list them.
+	ignored []string
+	flags   func(fs *flag.FlagSet) any // registers the flags; returns the options value
+	run     func(ctx context.Context, e *env, opts any, args []string, columns map[string]string) int
 }
 
 func commands() []*command {
-	return []*command{validateCmd(), importCmd(), pollCmd(), pendingCmd(), unlockCmd(), templateCmd(), encryptCmd(), codesCmd(), stateCmd()}
+	return []*command{validateCmd(), importCmd(), pollCmd(), pendingCmd(), unlockCmd(), templateCmd(), encryptCmd(), codesCmd(), stateCmd(),
+		serveCmd(), operatorCmd(), auditCmd()}
 }
 
 // knownFlag reports whether any command has a flag of that name (for shared config files).
@@ -123,6 +129,10 @@ func runMain(ctx context.Context, e *env, args []string) int {
 		if len(args) == 0 {
 			return exitUsage
 		}
+		return exitOK
+	}
+	if args[0] == "--version" || args[0] == "-version" || args[0] == "version" {
+		printVersion(e.stdout)
 		return exitOK
 	}
 	var cmd *command
@@ -164,7 +174,11 @@ func topUsage(w io.Writer) {
 func commandUsage(w io.Writer, c *command, fs *flag.FlagSet) {
 	fmt.Fprintf(w, "Usage: sysvak-import %s [flags] %s\n\n%s\n\nFlags:\n", c.name, c.usage, c.summary)
 	var names []string
-	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	fs.VisitAll(func(f *flag.Flag) {
+		if !slices.Contains(c.ignored, f.Name) {
+			names = append(names, f.Name)
+		}
+	})
 	sort.Strings(names)
 	for _, n := range names {
 		f := fs.Lookup(n)
@@ -172,7 +186,11 @@ func commandUsage(w io.Writer, c *command, fs *flag.FlagSet) {
 		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
 			def = " (default " + f.DefValue + ")"
 		}
-		fmt.Fprintf(w, "  --%-22s %s%s\n", n, f.Usage, def)
+		name := n
+		if p := placeholder(f); p != "" {
+			name += " " + p
+		}
+		fmt.Fprintf(w, "  --%-28s %s%s\n", name, f.Usage, def)
 	}
 	if len(c.examples) > 0 {
 		fmt.Fprintf(w, "\nExamples:\n")
@@ -181,6 +199,65 @@ func commandUsage(w io.Writer, c *command, fs *flag.FlagSet) {
 		}
 	}
 	fmt.Fprintf(w, "\nEvery flag can also be set as SYSVAK_<FLAG> in the environment (upper case, '-' as '_')\nor as a key in the --config TOML file; flags win over the environment, which wins over the file.\n")
+}
+
+// placeholder is the value a flag takes, as -h shows it (--annotate FILE, --lang nb|en); "" for
+// a boolean flag.
+func placeholder(f *flag.Flag) string {
+	if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+		return ""
+	}
+	switch f.Name {
+	case "lang":
+		return "nb|en"
+	case "format":
+		return "text|json"
+	case "log-format":
+		return "json|console"
+	case "log-level":
+		return "LEVEL"
+	case "as-of":
+		return "YYYY-MM-DD"
+	case "state":
+		return "DIR"
+	case "out", "report":
+		return "DIR"
+	case "max-file-size", "max-unzip-size":
+		return "MIB"
+	case "imap-addr", "addr", "listen":
+		return "HOST:PORT"
+	case "imap-tls":
+		return "tls|starttls|insecure"
+	case "imap-auth":
+		return "METHOD"
+	case "imap-user":
+		return "USER"
+	case "oauth-client-id":
+		return "ID"
+	case "oauth-scope":
+		return "SCOPES"
+	case "oauth-token-url":
+		return "URL"
+	case "since":
+		return "DATE|TIME"
+	case "tls-cert", "tls-key":
+		return "FILE"
+	}
+	switch {
+	case strings.Contains(f.Name, "file") || f.Name == "annotate" || f.Name == "config" || f.Name == "codes":
+		return "FILE"
+	case strings.Contains(f.Name, "folder") || f.Name == "mailbox":
+		return "NAME"
+	}
+	if g, ok := f.Value.(flag.Getter); ok {
+		switch g.Get().(type) {
+		case int, int64, uint, uint64:
+			return "N"
+		case time.Duration:
+			return "DURATION"
+		}
+	}
+	return "VALUE"
 }
 
 // worst combines exit codes: the highest wins.

@@ -14,6 +14,9 @@ import (
 // server with OAuth 2.0 (poll's --imap-auth, the receipt sender's --smtp-auth).
 type oauthFlags struct {
 	tokenURL, clientID, clientSecretFile, scope, tokenFile string
+	// src is the source once built: IMAP and SMTP logins of one process share it, so one token
+	// (Exchange Online's https://outlook.office365.com/.default covers both) serves both.
+	src mailauth.Source
 }
 
 func addOAuthFlags(fs *flag.FlagSet, o *oauthFlags) {
@@ -28,6 +31,17 @@ func addOAuthFlags(fs *flag.FlagSet, o *oauthFlags) {
 // file. The client secret comes from its file or the environment, never from a flag value.
 // Errors are configuration errors (exit 3).
 func (o *oauthFlags) source(ctx context.Context, e *env) (mailauth.Source, error) {
+	if o.src != nil {
+		return o.src, nil
+	}
+	src, err := o.newSource(ctx, e)
+	if err == nil {
+		o.src = src
+	}
+	return src, err
+}
+
+func (o *oauthFlags) newSource(ctx context.Context, e *env) (mailauth.Source, error) {
 	switch {
 	case o.tokenURL != "" && o.tokenFile != "":
 		return nil, fmt.Errorf("give either --oauth-token-url (client credentials) or --oauth-token-file, not both")

@@ -156,3 +156,20 @@ func TestPollOAuthDovecot(t *testing.T) {
 		}
 	})
 }
+
+// IMAP and SMTP logins of one process share one token source (one token serves both).
+func TestOAuthSourceShared(t *testing.T) {
+	o := &oauthFlags{tokenURL: "https://login.microsoftonline.com/t/oauth2/v2.0/token", clientID: "app"}
+	e := &env{getenv: func(k string) string { return map[string]string{"SYSVAK_OAUTH_CLIENT_SECRET": "s"}[k] }}
+	imap, err := o.saslLogin(context.Background(), e, "xoauth2", "vaksine@fhi.no", "outlook.office365.com:993")
+	if err != nil {
+		t.Fatal(err)
+	}
+	smtp, err := o.saslLogin(context.Background(), e, "xoauth2", "vaksine@fhi.no", "smtp.office365.com:587")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if imap.Source != smtp.Source {
+		t.Error("two token sources for one set of --oauth-* flags")
+	}
+}

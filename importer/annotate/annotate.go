@@ -645,6 +645,9 @@ func (a *annotator) findingsSheet(entries []entry) error {
 			return err
 		}
 	}
+	if err := printToWidth(f, name, fmt.Sprintf("$A$1:$F$%d", max(last, 2)), "landscape", "$1:$1"); err != nil {
+		return err
+	}
 	f.SetActiveSheet(0)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -180,6 +181,11 @@ func assertCommented(t *testing.T, p *xlsxtest.Probe, fs []validate.Finding, str
 	}
 	if n == 0 {
 		t.Fatal("no cell findings: the fixture tests nothing")
+	}
+	// Issue 12: Funn prints whole: print area over its rows, one page wide, header repeated.
+	if f := p.Sheet(SheetFindings); f == nil || f.PrintsToWidth() != "" ||
+		!strings.HasSuffix(deref(f.PrintArea), fmt.Sprintf("$A$1:$F$%d", len(fs)+1)) || deref(f.PrintTitleRows) == "" {
+		t.Errorf("Funn printing: %q, area %q, titles %q (%d findings)", f.PrintsToWidth(), deref(f.PrintArea), deref(f.PrintTitleRows), len(fs))
 	}
 	if c := data.Cells["D2"].Comment; c == nil || !strings.HasPrefix(*c, "Sjekk denne koden") {
 		t.Errorf("D2: the vaccinator's comment is gone: %q", deref(c))

@@ -14,6 +14,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/s2k"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/fhi/sysvak-import/internal/ctxio"
 	"github.com/fhi/sysvak-import/internal/secret"
 	"github.com/fhi/sysvak-import/validate"
 )
@@ -34,7 +35,7 @@ func EncryptOffice(ctx context.Context, in io.ReaderAt, size int64, pw secret.Se
 		return err
 	}
 	if f.Kind != PlainWorkbook {
-		return newErr(validate.FileUnsupportedFormat, "only a plain .xlsx workbook can be encrypted; this is "+f.What, nil)
+		return formatErr(validate.FileUnsupportedFormat, "only a plain .xlsx workbook can be encrypted; this is "+f.What, f)
 	}
 	if size > maxEncryptInput {
 		return newErr(validate.FileTooLarge, "the workbook is too large to encrypt", nil)
@@ -83,7 +84,7 @@ func EncryptPGP(ctx context.Context, in io.Reader, pw secret.Secret, w io.Writer
 	if err != nil {
 		return fmt.Errorf("decrypt: openpgp encrypt: %w", err)
 	}
-	if _, err := io.Copy(pt, ctxReader{ctx, in}); err != nil {
+	if _, err := io.Copy(pt, ctxio.NewReader(ctx, in)); err != nil {
 		pt.Close()
 		return fmt.Errorf("decrypt: openpgp encrypt: %w", err)
 	}

@@ -14,6 +14,9 @@ type Error struct {
 	Code   validate.Code
 	Detail string
 	Err    error
+	// What is the Format.Type of a file that is not a workbook ("pdf", "ods", "empty", ...):
+	// the finding names it in the reader's language (validate.FileTypeName).
+	What string
 }
 
 func (e *Error) Error() string {
@@ -37,6 +40,11 @@ func (e *Error) Is(target error) bool {
 
 func newErr(code validate.Code, detail string, cause error) *Error {
 	return &Error{Code: code, Detail: detail, Err: cause}
+}
+
+// formatErr is the error for a file of format f that cannot be processed.
+func formatErr(code validate.Code, detail string, f Format) *Error {
+	return &Error{Code: code, Detail: detail, What: f.Type}
 }
 
 // CodeOf returns the validate.Code of err if it is (or wraps) a *Error, and "" otherwise.

@@ -16,6 +16,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"golang.org/x/crypto/cast5"
 
+	"github.com/fhi/sysvak-import/internal/ctxio"
 	"github.com/fhi/sysvak-import/validate"
 )
 
@@ -43,19 +44,6 @@ func dearmor(b []byte) ([]byte, error) {
 		return nil, newErr(validate.FileCorrupt, "the ASCII-armored OpenPGP message is damaged or truncated (armor checksum or base64)", err)
 	}
 	return out, nil
-}
-
-// ctxReader stops a long read when the context ends.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // openPGP decrypts a binary OpenPGP message with the first password that opens it. The plaintext
@@ -116,7 +104,7 @@ func (u *unwrapper) pgpAttempt(ctx context.Context, bin []byte, scan *pgpScan, p
 				rerr = errors.New("panic in OpenPGP decoder")
 			}
 		}()
-		md, err := u.readMessage(ctxReader{ctx, bytes.NewReader(bin)}, nil, prompt, cfg)
+		md, err := u.readMessage(ctxio.NewReader(ctx, bytes.NewReader(bin)), nil, prompt, cfg)
 		if err != nil {
 			rerr = err
 			return
@@ -125,7 +113,7 @@ func (u *unwrapper) pgpAttempt(ctx context.Context, bin []byte, scan *pgpScan, p
 			rerr = newErr(validate.FileUnsupportedFormat, "an OpenPGP message that is not passphrase-encrypted", nil)
 			return
 		}
-		_, rerr = io.Copy(&buf, io.LimitReader(ctxReader{ctx, md.UnverifiedBody}, lim.MaxPlainSize+1))
+		_, rerr = io.Copy(&buf, io.LimitReader(ctxio.NewReader(ctx, md.UnverifiedBody), lim.MaxPlainSize+1))
 		if rerr == nil && int64(buf.Len()) > lim.MaxPlainSize {
 			rerr = pgperrors.ErrMessageTooLarge
 		}

@@ -46,12 +46,14 @@ func (k Kind) String() string {
 	return "unsupported"
 }
 
-// Format is the verdict of Sniff or Detect: the Kind and a short English description of what the
-// file looks like ("a PDF document", "an OpenDocument spreadsheet (.ods)") for the file-level
-// finding (validate.Args "what").
+// Format is the verdict of Sniff or Detect: the Kind, a short English description of what the
+// file looks like ("a PDF document", "an OpenDocument spreadsheet (.ods)") for logs and details,
+// and its Type, a stable key ("pdf", "ods", "csv", "empty", ...) that the file-level finding
+// carries (validate.Args "what") and validate.FileTypeName names in the reader's language.
 type Format struct {
 	Kind Kind
 	What string
+	Type string
 }
 
 // Code returns the file-level code to report for a format that cannot be processed
@@ -84,18 +86,18 @@ const SniffLen = 4096
 // authoritative.
 func Sniff(head []byte) Format {
 	if len(head) == 0 {
-		return Format{Unsupported, "an empty file"}
+		return Format{Unsupported, "an empty file", "empty"}
 	}
 	switch {
 	case bytes.HasPrefix(head, magicZip):
 		return sniffZipHead(head)
 	case bytes.HasPrefix(head, magicZipEmpty):
-		return Format{Unsupported, "an empty ZIP archive"}
+		return Format{Unsupported, "an empty ZIP archive", "zip-empty"}
 	case bytes.HasPrefix(head, magicOLE):
 		return sniffOLEHead(head)
 	}
 	if looksLikePGPBinary(head) {
-		return Format{OpenPGP, "an OpenPGP message"}
+		return Format{OpenPGP, "an OpenPGP message", "openpgp"}
 	}
 	if f, ok := sniffMagic(head); ok {
 		return f
@@ -105,27 +107,26 @@ func Sniff(head []byte) Format {
 
 func sniffMagic(head []byte) (Format, bool) {
 	table := []struct {
-		magic string
-		what  string
+		magic, what, typ string
 	}{
-		{"%PDF-", "a PDF document"},
-		{"\x89PNG\r\n\x1a\n", "a PNG image"},
-		{"\xFF\xD8\xFF", "a JPEG image"},
-		{"GIF87a", "a GIF image"},
-		{"GIF89a", "a GIF image"},
-		{"II*\x00", "a TIFF image"},
-		{"MM\x00*", "a TIFF image"},
-		{"BM", ""}, // too short to trust alone; see below
-		{"\x1f\x8b", "a gzip-compressed file"},
-		{"7z\xBC\xAF\x27\x1C", "a 7-Zip archive"},
-		{"Rar!\x1a\x07", "a RAR archive"},
-		{"{\\rtf", "an RTF document"},
-		{"\x00\x00\x02\x00\x06\x04\x06\x00", "a Lotus 1-2-3 spreadsheet"},
-		{"\x09\x08\x10\x00\x00\x06\x05\x00", "an Excel 2.x-4.x worksheet (BIFF): ask for .xlsx"},
+		{"%PDF-", "a PDF document", "pdf"},
+		{"\x89PNG\r\n\x1a\n", "a PNG image", "image"},
+		{"\xFF\xD8\xFF", "a JPEG image", "image"},
+		{"GIF87a", "a GIF image", "image"},
+		{"GIF89a", "a GIF image", "image"},
+		{"II*\x00", "a TIFF image", "image"},
+		{"MM\x00*", "a TIFF image", "image"},
+		{"BM", "", ""}, // too short to trust alone; see below
+		{"\x1f\x8b", "a gzip-compressed file", "archive"},
+		{"7z\xBC\xAF\x27\x1C", "a 7-Zip archive", "archive"},
+		{"Rar!\x1a\x07", "a RAR archive", "archive"},
+		{"{\\rtf", "an RTF document", "rtf"},
+		{"\x00\x00\x02\x00\x06\x04\x06\x00", "a Lotus 1-2-3 spreadsheet", "lotus"},
+		{"\x09\x08\x10\x00\x00\x06\x05\x00", "an Excel 2.x-4.x worksheet (BIFF): ask for .xlsx", "biff"},
 	}
 	for _, m := range table {
 		if m.what != "" && bytes.HasPrefix(head, []byte(m.magic)) {
-			return Format{Unsupported, m.what}, true
+			return Format{Unsupported, m.what, m.typ}, true
 		}
 	}
 	return Format{}, false
@@ -154,22 +155,22 @@ func sniffZipHead(head []byte) Format {
 			}
 		}
 	}
-	return Format{PlainWorkbook, "a ZIP container (probably an .xlsx workbook)"}
+	return Format{PlainWorkbook, "a ZIP container (probably an .xlsx workbook)", "xlsx"}
 }
 
 func describeMimetype(mt string) Format {
 	mt = strings.TrimSpace(mt)
 	switch {
 	case mt == "application/vnd.oasis.opendocument.spreadsheet":
-		return Format{Unsupported, "an OpenDocument spreadsheet (.ods, zip with mimetype " + mt + "): save it as .xlsx"}
+		return Format{Unsupported, "an OpenDocument spreadsheet (.ods, zip with mimetype " + mt + "): save it as .xlsx", "ods"}
 	case mt == "application/vnd.oasis.opendocument.text":
-		return Format{Unsupported, "an OpenDocument text document (.odt)"}
+		return Format{Unsupported, "an OpenDocument text document (.odt)", "odt"}
 	case strings.HasPrefix(mt, "application/vnd.oasis.opendocument."):
-		return Format{Unsupported, "an OpenDocument file (" + printable(mt) + ")"}
+		return Format{Unsupported, "an OpenDocument file (" + printable(mt) + ")", "opendocument"}
 	case mt == "application/epub+zip":
-		return Format{Unsupported, "an EPUB e-book"}
+		return Format{Unsupported, "an EPUB e-book", "epub"}
 	}
-	return Format{Unsupported, "a ZIP archive with mimetype " + printable(mt) + " (not a workbook)"}
+	return Format{Unsupported, "a ZIP archive with mimetype " + printable(mt) + " (not a workbook)", "zip"}
 }
 
 // printable keeps a short, safe excerpt of file-controlled text for a description.
@@ -200,54 +201,54 @@ func utf16Name(s string) []byte {
 func sniffOLEHead(head []byte) Format {
 	switch {
 	case bytes.Contains(head, utf16Name("EncryptionInfo")):
-		return Format{OfficeEncrypted, "a password-encrypted Office file"}
+		return Format{OfficeEncrypted, "a password-encrypted Office file", "office-encrypted"}
 	case bytes.Contains(head, utf16Name("WordDocument")):
-		return Format{Unsupported, "a Word 97-2003 document (.doc)"}
+		return Format{Unsupported, "a Word 97-2003 document (.doc)", "doc"}
 	case bytes.Contains(head, utf16Name("Workbook")), bytes.Contains(head, utf16Name("Book\x00")):
-		return Format{LegacyXLS, "an Excel 97-2003 workbook (.xls): save it as .xlsx"}
+		return Format{LegacyXLS, "an Excel 97-2003 workbook (.xls): save it as .xlsx", "xls"}
 	}
 	// The directory is not in the head. Most OLE files sent here are encrypted workbooks, and
 	// taking one for a .xls would reject it, so lean that way; Detect reads the directory.
-	return Format{OfficeEncrypted, "an OLE compound file (an encrypted Office file or an Excel 97-2003 .xls)"}
+	return Format{OfficeEncrypted, "an OLE compound file (an encrypted Office file or an Excel 97-2003 .xls)", "office-encrypted"}
 }
 
 func sniffText(head []byte) Format {
 	switch {
 	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}), bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
-		return Format{Unsupported, "UTF-16 text (perhaps a CSV or tab-separated export): save it as .xlsx"}
+		return Format{Unsupported, "UTF-16 text (perhaps a CSV or tab-separated export): save it as .xlsx", "utf16-text"}
 	}
 	t := bytes.TrimPrefix(head, []byte("\xEF\xBB\xBF"))
 	t = bytes.TrimLeft(t, " \t\r\n\f\v")
 	if bytes.HasPrefix(t, armorMessage) {
-		return Format{OpenPGP, "an ASCII-armored OpenPGP message"}
+		return Format{OpenPGP, "an ASCII-armored OpenPGP message", "openpgp"}
 	}
 	if bytes.HasPrefix(t, armorAny) {
-		return Format{Unsupported, "an OpenPGP key or signature (not an encrypted message)"}
+		return Format{Unsupported, "an OpenPGP key or signature (not an encrypted message)", "pgp-key"}
 	}
 	lower := bytes.ToLower(t[:min(len(t), 512)])
 	switch {
 	case bytes.HasPrefix(lower, []byte("<!doctype html")), bytes.HasPrefix(lower, []byte("<html")):
-		return Format{Unsupported, "an HTML page (perhaps an Excel \"web page\" export): save it as .xlsx"}
+		return Format{Unsupported, "an HTML page (perhaps an Excel \"web page\" export): save it as .xlsx", "html"}
 	case bytes.HasPrefix(lower, []byte("<?xml")):
 		if bytes.Contains(head, []byte("urn:schemas-microsoft-com:office:spreadsheet")) {
-			return Format{Unsupported, "an Excel 2003 XML spreadsheet: save it as .xlsx"}
+			return Format{Unsupported, "an Excel 2003 XML spreadsheet: save it as .xlsx", "excel-xml"}
 		}
-		return Format{Unsupported, "an XML document"}
+		return Format{Unsupported, "an XML document", "xml"}
 	}
 	if !isMostlyText(head) {
-		return Format{Unsupported, "an unrecognised binary file"}
+		return Format{Unsupported, "an unrecognised binary file", "binary"}
 	}
 	if len(t) == 0 {
-		return Format{Unsupported, "a text file with only blank space"}
+		return Format{Unsupported, "a text file with only blank space", "blank-text"}
 	}
 	first := t
 	if i := bytes.IndexByte(first, '\n'); i >= 0 {
 		first = first[:i]
 	}
 	if bytes.ContainsAny(first, ";,\t") {
-		return Format{Unsupported, "a CSV or other delimited text file: save it as .xlsx"}
+		return Format{Unsupported, "a CSV or other delimited text file: save it as .xlsx", "csv"}
 	}
-	return Format{Unsupported, "a text file"}
+	return Format{Unsupported, "a text file", "text"}
 }
 
 // isMostlyText reports whether the sample has no control characters other than white space. It
@@ -332,7 +333,7 @@ func detectZip(r io.ReaderAt, size int64) (Format, error) {
 	}
 	switch {
 	case names["xl/workbook.xml"] != nil:
-		return Format{PlainWorkbook, "an Office Open XML workbook"}, nil
+		return Format{PlainWorkbook, "an Office Open XML workbook", "xlsx"}, nil
 	case names["mimetype"] != nil:
 		mt, err := readSmall(names["mimetype"], 200)
 		if err != nil {
@@ -340,17 +341,17 @@ func detectZip(r io.ReaderAt, size int64) (Format, error) {
 		}
 		return describeMimetype(mt), nil
 	case names["xl/workbook.bin"] != nil:
-		return Format{Unsupported, "an Excel binary workbook (.xlsb): save it as .xlsx"}, nil
+		return Format{Unsupported, "an Excel binary workbook (.xlsb): save it as .xlsx", "xlsb"}, nil
 	case names["word/document.xml"] != nil:
-		return Format{Unsupported, "a Word document (.docx), not a workbook"}, nil
+		return Format{Unsupported, "a Word document (.docx), not a workbook", "docx"}, nil
 	case names["ppt/presentation.xml"] != nil:
-		return Format{Unsupported, "a PowerPoint presentation (.pptx), not a workbook"}, nil
+		return Format{Unsupported, "a PowerPoint presentation (.pptx), not a workbook", "pptx"}, nil
 	case names["[content_types].xml"] != nil:
-		return Format{Unsupported, "an Office Open XML package that is not a workbook"}, nil
+		return Format{Unsupported, "an Office Open XML package that is not a workbook", "ooxml"}, nil
 	case nested > 0:
-		return Format{Unsupported, fmt.Sprintf("a ZIP archive of %d files with a workbook inside: send the workbook itself", len(zr.File))}, nil
+		return Format{Unsupported, fmt.Sprintf("a ZIP archive of %d files with a workbook inside: send the workbook itself", len(zr.File)), "zip-workbook"}, nil
 	}
-	return Format{Unsupported, fmt.Sprintf("a ZIP archive of %d files (not a workbook)", len(zr.File))}, nil
+	return Format{Unsupported, fmt.Sprintf("a ZIP archive of %d files (not a workbook)", len(zr.File)), "zip"}, nil
 }
 
 func readSmall(zf *zip.File, n int64) (string, error) {
@@ -371,17 +372,17 @@ func detectOLE(r io.ReaderAt, size int64) (Format, error) {
 	has := func(n string) bool { _, ok := names[n]; return ok }
 	switch {
 	case has("EncryptionInfo") && has("EncryptedPackage"):
-		return Format{OfficeEncrypted, "a password-encrypted Office file"}, nil
+		return Format{OfficeEncrypted, "a password-encrypted Office file", "office-encrypted"}, nil
 	case has("EncryptionInfo"):
-		return Format{OfficeEncrypted, "a password-encrypted Office file without its encrypted package"}, nil
+		return Format{OfficeEncrypted, "a password-encrypted Office file without its encrypted package", "office-encrypted"}, nil
 	case has("WordDocument"):
-		return Format{Unsupported, "a Word 97-2003 document (.doc)"}, nil
+		return Format{Unsupported, "a Word 97-2003 document (.doc)", "doc"}, nil
 	case has("PowerPoint Document"):
-		return Format{Unsupported, "a PowerPoint 97-2003 presentation (.ppt)"}, nil
+		return Format{Unsupported, "a PowerPoint 97-2003 presentation (.ppt)", "ppt"}, nil
 	case has("Workbook"), has("Book"):
-		return Format{LegacyXLS, "an Excel 97-2003 workbook (.xls): save it as .xlsx"}, nil
+		return Format{LegacyXLS, "an Excel 97-2003 workbook (.xls): save it as .xlsx", "xls"}, nil
 	}
 	// Neither a workbook stream nor an encrypted package: calling it an .xls would send the
 	// sender looking for the wrong fix.
-	return Format{Unsupported, fmt.Sprintf("an OLE compound file with %d entries and no Excel workbook or encrypted package in it", len(names))}, nil
+	return Format{Unsupported, fmt.Sprintf("an OLE compound file with %d entries and no Excel workbook or encrypted package in it", len(names)), "ole"}, nil
 }

@@ -19,8 +19,9 @@ type Limits struct {
 	// MaxFileSize is the largest file accepted as received (SPEC 1.1: 50 MiB).
 	MaxFileSize int64
 	// MaxPlainSize bounds each decrypted layer held in memory. The plaintext of a layer is a zip
-	// workbook (already compressed), so it is about as large as the file; the default of
-	// 2 x MaxFileSize leaves room for OpenPGP compression of a workbook with stored parts.
+	// workbook (already compressed), so it is about as large as the file; the default (0) of
+	// 2 x MaxFileSize leaves room for OpenPGP compression of a workbook with stored parts, and
+	// follows MaxFileSize when an operator raises it.
 	MaxPlainSize int64
 	// MaxUnzipSize bounds the declared uncompressed size of the decrypted zip when Unwrap checks
 	// its CRCs (standard encryption has no MAC). Default 1 GiB (SPEC 1.1).
@@ -42,7 +43,6 @@ type Limits struct {
 func DefaultLimits() Limits {
 	return Limits{
 		MaxFileSize:        50 << 20,
-		MaxPlainSize:       100 << 20,
 		MaxUnzipSize:       1 << 30,
 		MaxArgon2MemoryKiB: 1 << 18,
 		MaxArgon2Passes:    8,
@@ -56,7 +56,7 @@ func (l Limits) withDefaults() Limits {
 		l.MaxFileSize = d.MaxFileSize
 	}
 	if l.MaxPlainSize <= 0 {
-		l.MaxPlainSize = d.MaxPlainSize
+		l.MaxPlainSize = 2 * l.MaxFileSize
 	}
 	if l.MaxUnzipSize <= 0 {
 		l.MaxUnzipSize = d.MaxUnzipSize
@@ -153,7 +153,7 @@ func (u *unwrapper) unwrap(ctx context.Context, r io.ReaderAt, size int64, passw
 	case PlainWorkbook:
 		return &Plain{ReaderAt: r, Size: size, PasswordIndex: -1}, nil
 	case LegacyXLS, Unsupported:
-		return nil, newErr(f.Code(), f.What, nil)
+		return nil, formatErr(f.Code(), f.What, f)
 	case OfficeEncrypted:
 		info, pkg, err := oleStreams(r, size, lim.MaxFileSize)
 		if err != nil {
@@ -186,7 +186,7 @@ func (u *unwrapper) unwrap(ctx context.Context, r io.ReaderAt, size int64, passw
 		}
 		return u.inner(ctx, plain, idx, pws, lim)
 	}
-	return nil, newErr(validate.FileUnsupportedFormat, f.What, nil)
+	return nil, formatErr(validate.FileUnsupportedFormat, f.What, f)
 }
 
 // inner handles the plaintext of the OpenPGP layer: a plain workbook, or an Office-encrypted one.
@@ -233,7 +233,7 @@ func (u *unwrapper) inner(ctx context.Context, plain []byte, idx int, pws [][]by
 	if f.Kind == OpenPGP {
 		code = validate.FileUnsupportedFormat
 	}
-	return nil, newErr(code, "an OpenPGP message containing "+f.What, nil)
+	return nil, formatErr(code, "an OpenPGP message containing "+f.What, f)
 }
 
 // checkZip confirms that a decrypted Office package is a workbook. For standard encryption,
@@ -245,7 +245,7 @@ func checkZip(ctx context.Context, b []byte, layer string, lim Limits) error {
 		return newErr(validate.FileCorrupt, "the password is right but the decrypted workbook is not a valid zip: the file is damaged", err)
 	}
 	if f.Kind != PlainWorkbook {
-		return newErr(validate.FileUnsupportedFormat, "an encrypted Office file containing "+f.What, nil)
+		return formatErr(validate.FileUnsupportedFormat, "an encrypted Office file containing "+f.What, f)
 	}
 	if layer != layerOfficeStandard {
 		return nil

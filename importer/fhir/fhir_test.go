@@ -95,7 +95,7 @@ func TestMappingTable(t *testing.T) {
 	wants := []want{
 		{StatusCompleted, SystemFnr, "2025-05-17", "Tuberkulose, levende svekket (BCG-vaksine)", "J07AN01", "AB-12/3", "0301", true, 2,
 			[]string{SystemHPR + "|9144889|AP", SystemOrgNr + "|974760673|OP"}},
-		{StatusCompleted, SystemDnr, "2024-01-09", "Covid-19 (seen in SYSVAK extracts)", "", "", "", true, 0, nil},
+		{StatusCompleted, SystemDnr, "2024-01-09", "Covid-19-vaksine", "", "", "", true, 0, nil},
 		{StatusCompleted, SystemDUF, "2021-12-31", "Tetanus og difteri, toksoid (diTeBooster)", "J07AM51", "", "", false, 1,
 			[]string{SystemHERID + "|8765432|OP"}},
 		{StatusEnteredInError, SystemFnr, "2025-05-17", "Tuberkulose, levende svekket (BCG-vaksine)", "J07AN01", "", "", true, 0,

@@ -154,3 +154,41 @@ func BenchmarkCommit100k(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// A group commit applies files in order: of two files touching one key, the later wins; each
+// file's state is recorded.
+func TestCommitFilesOrder(t *testing.T) {
+	ctx := context.Background()
+	l, err := Open(ctx, t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	h := l.NewHasher()
+	k1 := h.Key("01025450058", []byte("2024-01-02"), "AII02")
+	k2 := h.Key("29029600013", []byte("2024-01-02"), "AII02")
+	a, b := "00000000000000aa", "00000000000000bb"
+	err = l.CommitFiles(ctx, []FileChanges{
+		{Changes: []Change{{Key: k2, Row: 3}, {Key: k1, Row: 2}}, State: FileState{FileID: a, Status: "accepted"}},
+		{Changes: []Change{{Key: k1, Row: 7, Delete: true}}, State: FileState{FileID: b, Status: "accepted"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := l.Reader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if e, ok := r.Get(k1); !ok || e.FileID != b || e.Row != 7 || !e.Deleted {
+		t.Errorf("k1: %+v %v, want the later file's deletion", e, ok)
+	}
+	if e, ok := r.Get(k2); !ok || e.FileID != a || e.Row != 3 || e.Deleted {
+		t.Errorf("k2: %+v %v", e, ok)
+	}
+	for _, id := range []string{a, b} {
+		if st, ok, err := l.FileState(id); err != nil || !ok || st.Status != "accepted" {
+			t.Errorf("file %s: %+v %v %v", id, st, ok, err)
+		}
+	}
+}

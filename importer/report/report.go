@@ -24,6 +24,15 @@ const (
 	StatusWaitingPassword      Status = "waiting_password"
 )
 
+// Mode says which command made a report: validate checks and registers nothing, import (and
+// poll, unlock) registers. The text report uses each one's own words.
+type Mode string
+
+const (
+	ModeImport   Mode = ""
+	ModeValidate Mode = "validate"
+)
+
 // Source says where a file came from: a local path, or a mailbox message.
 type Source struct {
 	Kind        string    `json:"kind"` // "local" or "mailbox"
@@ -61,6 +70,8 @@ type Report struct {
 	AsOf     string             `json:"as_of,omitempty"`
 	Layers   []string           `json:"encryption,omitempty"` // e.g. ["openpgp", "office"]
 	Findings []validate.Finding `json:"findings"`
+	// Mode is ModeValidate for a validate run (nothing registered, no ledger, nothing waits).
+	Mode Mode `json:"mode,omitempty"`
 }
 
 // FileFindings returns the file-level findings (row 0).

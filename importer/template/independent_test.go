@@ -37,6 +37,10 @@ func TestOpenpyxlReadsTemplate(t *testing.T) {
 	if len(p.Sheets) != 3 || p.Sheets[0].Name != SheetData || states[SheetGuide] != "visible" || states[SheetCodes] != "hidden" {
 		t.Fatalf("sheets = %v, want %s first, %s visible, %s hidden", states, SheetData, SheetGuide, SheetCodes)
 	}
+	// Issue 12: Veiledning prints whole (print area, one page wide), not cut at the page edge.
+	if g := p.Sheet(SheetGuide); g == nil || g.PrintsToWidth() != "" || !strings.Contains(deref(g.PrintArea), "$A$1:$A$") {
+		t.Errorf("Veiledning printing: %q (print area %q)", g.PrintsToWidth(), deref(g.PrintArea))
+	}
 	data := p.Sheet(SheetData)
 	if data.Freeze == nil || *data.Freeze != "A2" {
 		t.Errorf("freeze panes = %v, want A2", data.Freeze)

@@ -380,5 +380,5 @@ func (b *builder) guideSheet(partial bool) error {
 			return err
 		}
 	}
-	return nil
+	return printToWidth(f, SheetGuide, fmt.Sprintf("$A$1:$A$%d", len(lines)), "portrait", "")
 }

@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/fhi/sysvak-import/internal/ctxio"
 	"github.com/fhi/sysvak-import/validate"
 )
 
@@ -199,7 +201,21 @@ func checkPart(ctx context.Context, zf *zip.File, want string, rows *rowScanner)
 	if rows != nil {
 		w = io.MultiWriter(&tail, rows)
 	}
-	if _, err := io.Copy(w, ctxReader{ctx, rc}); err != nil {
+	var src io.Reader = ctxio.NewReader(ctx, rc)
+	if want == "worksheet" {
+		// excelize's row stream neither reports a decoder error nor checks that end tags match
+		// their start tags, so a sheet that is not well-formed (a row or cell left unclosed)
+		// would be read as rows. Excel refuses such a file; so do we (issue 12).
+		tee := io.TeeReader(src, w)
+		if err := wellFormed(tee); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return corrupt(fmt.Sprintf("the XML of part %s is not well-formed", printablePart(zf.Name)), err)
+		}
+		src = tee // the rest after the root element, if any
+	}
+	if _, err := io.Copy(w, src); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -212,6 +228,40 @@ func checkPart(ctx context.Context, zf *zip.File, want string, rows *rowScanner)
 		return corrupt(fmt.Sprintf("the XML of part %s is incomplete", zf.Name), nil)
 	}
 	return nil
+}
+
+// wellFormed reads XML from r up to the end of its root element and reports the first syntax
+// error or end tag that does not match its start tag.
+func wellFormed(r io.Reader) error {
+	d := xml.NewDecoder(r)
+	d.Strict = true
+	var stack []xml.Name
+	for {
+		tok, err := d.RawToken()
+		if err != nil {
+			if err == io.EOF && len(stack) > 0 {
+				return fmt.Errorf("%d elements left open at the end", len(stack))
+			}
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			stack = append(stack, t.Name)
+		case xml.EndElement:
+			if len(stack) == 0 || stack[len(stack)-1] != t.Name {
+				return fmt.Errorf("an end tag that does not match its start tag at line %d", lineOf(d))
+			}
+			stack = stack[:len(stack)-1]
+		}
+	}
+}
+
+func lineOf(d *xml.Decoder) int {
+	line, _ := d.InputPos()
+	return line
 }
 
 // EndsWithClose reports whether b, after trailing whitespace, ends with </want> or </p:want>:
@@ -250,18 +300,6 @@ func (t *tailWriter) Write(p []byte) (int, error) {
 	}
 	t.n += copy(t.buf[t.n:], p)
 	return len(p), nil
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 func openGuarded(r io.ReaderAt, size int64, o Options) (*excelize.File, error) {

@@ -135,7 +135,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(sw, r)
 	// The log line carries the route pattern (file ids at most), never the form or the query.
 	s.cfg.Log.Debug().Str("method", r.Method).Str("route", r.Pattern).Int("status", sw.status).
-		Dur("took", s.cfg.Now().Sub(start)).Msg("console request")
+		Str("took", s.cfg.Now().Sub(start).Round(time.Microsecond).String()).Msg("console request")
 }
 
 type statusWriter struct {

@@ -143,3 +143,28 @@ func TestStateFiles(t *testing.T) {
 		t.Errorf("file page over a folder state")
 	}
 }
+
+func TestPollTracker(t *testing.T) {
+	st, _ := folderState(t, 1, 1)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	if err := st.EnqueueReceipts(ctx, []state.Receipt{{ID: "r1", Kind: "waiting", To: "a@example.no", Status: state.ReceiptQueued,
+		NextAttempt: now, Created: now}, {ID: "r2", Kind: "processed", To: "a@example.no", Status: state.ReceiptQueued, NextAttempt: now, Created: now}}); err != nil {
+		t.Fatal(err)
+	}
+	p := &PollTracker{Outbox: st}
+	if n, err := p.ReceiptsWaiting(ctx); err != nil || n != 2 {
+		t.Fatalf("receipts waiting %d %v", n, err)
+	}
+	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	p.Polled(at)
+	p.Polled(at.Add(-time.Hour)) // an older pass does not move it back
+	if !p.LastSuccessfulPoll().Equal(at) {
+		t.Fatalf("last poll %v", p.LastSuccessfulPoll())
+	}
+	e := newEnv(t, fixtureFiles(t), func(c *Config) { c.Poll = p })
+	if m := e.start(t).get("/metrics"); !strings.Contains(m.body, "sysvak_receipts_waiting 2") ||
+		!strings.Contains(m.body, "sysvak_last_successful_poll_timestamp_seconds 1.795428e+09") {
+		t.Errorf("metrics:\n%s", m.body)
+	}
+}

@@ -48,17 +48,20 @@ const (
 
 // Codes of the other columns.
 const (
-	DoseFormat           Code = "dose.format"
-	BatchMissing         Code = "batch.missing"
-	BatchFormat          Code = "batch.format"
-	VaccinatorMissing    Code = "vaccinator.missing"
-	VaccinatorFormat     Code = "vaccinator.format"
-	UnitFormat           Code = "unit.format"
-	MunicipalityFormat   Code = "municipality.format"
-	GivenElsewhereFormat Code = "given_elsewhere.format"
-	ActionFormat         Code = "action.format"
-	CommentTooLong       Code = "comment.too_long"
-	CellFormulaNoValue   Code = "cell.formula_no_value"
+	DoseFormat         Code = "dose.format"
+	BatchMissing       Code = "batch.missing"
+	BatchFormat        Code = "batch.format"
+	VaccinatorMissing  Code = "vaccinator.missing"
+	VaccinatorFormat   Code = "vaccinator.format"
+	UnitFormat         Code = "unit.format"
+	MunicipalityFormat Code = "municipality.format"
+	// MunicipalityLeadingZeroRestored: a 3-digit kommunenummer (301: a number cell, or a CSV
+	// opened in Excel or LibreOffice, dropped the 0 of 0301) is read with the 0 put back.
+	MunicipalityLeadingZeroRestored Code = "municipality.leading_zero_restored"
+	GivenElsewhereFormat            Code = "given_elsewhere.format"
+	ActionFormat                    Code = "action.format"
+	CommentTooLong                  Code = "comment.too_long"
+	CellFormulaNoValue              Code = "cell.formula_no_value"
 )
 
 // Duplicate and ledger codes.
@@ -102,7 +105,7 @@ func AllCodes() []Code {
 		IDMissing, IDFormat, IDLeadingZeroRestored, IDPrecisionLost, IDBirthdate, IDChecksum, IDDUFYear, IDTypeNotAllowed, IDSynthetic,
 		DateMissing, DateFormat, DateFuture, DateBeforeBirth, DateImplausible,
 		CodeMissing, CodeFormat, CodeUnknown, CodeInactive,
-		DoseFormat, BatchMissing, BatchFormat, VaccinatorMissing, VaccinatorFormat, UnitFormat, MunicipalityFormat, GivenElsewhereFormat, ActionFormat, CommentTooLong, CellFormulaNoValue,
+		DoseFormat, BatchMissing, BatchFormat, VaccinatorMissing, VaccinatorFormat, UnitFormat, MunicipalityFormat, MunicipalityLeadingZeroRestored, GivenElsewhereFormat, ActionFormat, CommentTooLong, CellFormulaNoValue,
 		RowDuplicate, RowDuplicateConflict, LedgerDuplicate, LedgerDeleteUnknown,
 		FileUnsupportedFormat, FileLegacyXLS, FilePasswordNeeded, FileWrongPassword, FileCorrupt, FileIntegrity, FileTooLarge, FileNoSheet, FileHeaderNotFound, FileColumnMissing, FileNoRows, HeaderUnknownColumn,
 		MailNoAttachment, MailUnreadable, MailTooManyParts, MailTooDeep,
@@ -114,7 +117,7 @@ func AllCodes() []Code {
 // header.unknown_column.
 func (c Code) DefaultSeverity() Severity {
 	switch c {
-	case IDLeadingZeroRestored, DateImplausible, BatchMissing, VaccinatorMissing,
+	case IDLeadingZeroRestored, MunicipalityLeadingZeroRestored, DateImplausible, BatchMissing, VaccinatorMissing,
 		RowDuplicate, RowDuplicateConflict, LedgerDuplicate, LedgerDeleteUnknown, HeaderUnknownColumn:
 		return SeverityWarning
 	}

@@ -138,10 +138,10 @@ func (s *Service) end(ctx context.Context, cl *claimed, release bool) {
 // source is an arrival in the report's form.
 func source(a state.Arrival) report.Source {
 	if a.Path != "" && a.Mailbox == "" {
-		return report.Source{Kind: "local", Path: a.Path, Received: a.Received.UTC().Truncate(time.Second)}
+		return report.Source{Kind: "local", Path: a.Path, Received: a.Received.Truncate(time.Second)}
 	}
 	return report.Source{Kind: "mailbox", Mailbox: a.Mailbox, UIDValidity: a.UIDValidity, UID: a.UID, MessageID: a.MessageID,
-		Received: a.Received.UTC().Truncate(time.Second)}
+		Received: a.Received.Truncate(time.Second)}
 }
 
 func resent(f state.File) []report.Source {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/charset" // non-UTF-8 charsets in RFC 2047 names and text parts
+	"github.com/fhi/sysvak-import/internal/ctxio"
 )
 
 // Limits bound what one message may cost. Zero fields take the defaults.
@@ -256,7 +257,7 @@ func (x *extractor) entity(e *message.Entity, newErr error, depth int) error {
 }
 
 func (x *extractor) leaf(body io.Reader, index int, name, mediaType string) error {
-	body = &ctxReader{ctx: x.ctx, r: body}
+	body = ctxio.NewReader(x.ctx, body)
 	head := make([]byte, HeadSize)
 	n, err := readHead(body, head)
 	head = head[:n]
@@ -375,15 +376,3 @@ func writeAll(w io.Writer, b []byte) (int64, error) {
 }
 
 func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}

@@ -44,6 +44,29 @@ type Sheet struct {
 	Cells   map[string]Cell   `json:"cells"` // non-empty, commented, linked or filled cells
 	Columns map[string]Column `json:"columns"`
 	DVs     []DataValidation  `json:"validations"`
+	// Printing: the print area ("'Funn'!$A$1:$F$9"), repeated title rows, fit to page.
+	PrintArea      *string `json:"print_area"`
+	PrintTitleRows *string `json:"print_title_rows"`
+	FitToPage      bool    `json:"fit_to_page"`
+	FitToWidth     *int    `json:"fit_to_width"`
+	FitToHeight    *int    `json:"fit_to_height"`
+	Orientation    *string `json:"orientation"`
+}
+
+// PrintsToWidth reports why the sheet would not print whole (print area set, fitted to one
+// page wide), "" when it does.
+func (s *Sheet) PrintsToWidth() string {
+	switch {
+	case s.PrintArea == nil || *s.PrintArea == "":
+		return "no print area"
+	case !s.FitToPage:
+		return "not fitted to the page"
+	case s.FitToWidth == nil || *s.FitToWidth != 1:
+		return "not one page wide"
+	case s.FitToHeight != nil && *s.FitToHeight != 0:
+		return "height limited"
+	}
+	return ""
 }
 
 // Cell is one cell.

@@ -300,7 +300,7 @@ func (b *book) Rows(ctx context.Context, sheet string) (workbook.RowIter, error)
 	if err != nil {
 		return nil, fmt.Errorf("%w: opening the worksheet: %v", ErrUnsupported, err)
 	}
-	p := newPipe(ctx, rc)
+	p := newPipe(ctx, rc, zf.UncompressedSize64)
 	it := &rowIter{ctx: ctx, p: p, s: pipeScanner(p), sst: b.sst, maxRows: b.o.MaxRows, reuse: b.reuse,
 		refs: make([]cellRef, 0, 32), cells: make([]workbook.Cell, 0, 32), arena: make([]byte, 0, 1024)}
 	if err := it.start(); err != nil {
@@ -335,7 +335,7 @@ func (b *book) readSST(ctx context.Context) (*sst, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: opening the shared strings: %v", ErrUnsupported, err)
 	}
-	p := newPipe(ctx, rc)
+	p := newPipe(ctx, rc, b.sstFile.UncompressedSize64)
 	defer p.close()
 	t, err := parseSST(pipeScanner(p), b.o.MaxSharedStrings, int64(min(b.sstFile.UncompressedSize64, 1<<40)))
 	if err != nil {
@@ -367,7 +367,7 @@ func checkTail(ctx context.Context, zf *zip.File, want string) error {
 	if err != nil {
 		return fmt.Errorf("%w: opening a part: %v", ErrUnsupported, err)
 	}
-	p := newPipe(ctx, rc)
+	p := newPipe(ctx, rc, zf.UncompressedSize64)
 	defer p.close()
 	tail, err := pipeScanner(p).drainTail()
 	if err != nil {

@@ -63,7 +63,12 @@ type scanner struct {
 }
 
 func newScanner(src func() ([]byte, error), rel func([]byte)) *scanner {
-	return &scanner{src: src, rel: rel, buf: make([]byte, 0, 2*chunkSize), attrs: make([]attr, 0, 8)}
+	return newScannerSize(src, rel, 2*chunkSize)
+}
+
+// newScannerSize is newScanner with the window's first capacity (it grows when a token needs it).
+func newScannerSize(src func() ([]byte, error), rel func([]byte), window int) *scanner {
+	return &scanner{src: src, rel: rel, buf: make([]byte, 0, window), attrs: make([]attr, 0, 8)}
 }
 
 // bytesScanner scans an in-memory document (tests, fuzzing, small parts).
@@ -80,10 +85,11 @@ func bytesScanner(b []byte) *scanner {
 
 // pipeScanner scans the output of a pipe.
 func pipeScanner(p *pipe) *scanner {
-	return newScanner(func() ([]byte, error) {
-		c := <-p.ch
-		return c.b, c.err
-	}, func(b []byte) { p.free <- b[:cap(b)] })
+	window := 2 * chunkSize
+	if p.sync != nil {
+		window = len(p.sync)
+	}
+	return newScannerSize(p.next, p.release, window)
 }
 
 // more compacts the window and appends the next chunk. It returns false at the end of the

@@ -26,13 +26,10 @@ func (t *sst) count() int { return len(t.offs) - 1 }
 
 func (t *sst) get(i int) string { return t.data[t.offs[i]:t.offs[i+1]] }
 
-// maxSSTHint caps the capacity parseSST reserves up front.
-const maxSSTHint = 64 << 20
-
 // parseSST reads a sharedStrings part. limit bounds the decoded text plus index. partSize is
 // the part's declared uncompressed size (0 if unknown): the decoded text is never longer, and
 // each string takes at least 5 bytes of XML (<si/>), so the arena and the index are reserved
-// once, up to maxSSTHint, instead of growing by repeated copying (which leaves several times the
+// once, up to the limit, instead of growing by repeated copying (which leaves several times the
 // table's size of garbage behind: issue 6, peak RSS). Pages of the reservation that are never
 // written are never touched.
 func parseSST(s *scanner, limit, partSize int64) (*sst, error) {
@@ -43,9 +40,12 @@ func parseSST(s *scanner, limit, partSize int64) (*sst, error) {
 		// excelize reads a small table with encoding/xml, which fails on these.
 		return nil, unsupported("a count or uniqueCount that is not a number")
 	}
-	hint := min(max(partSize, 1<<16), limit, maxSSTHint)
+	// Reserved whole (up to the cap), not clamped: a 200 MB part grew a 64 MiB reservation by
+	// copying to 768 MB peak RSS (issue 17); fresh pages are zero, so what is reserved and
+	// never written costs address space, not memory.
+	hint := min(max(partSize, 512), limit)
 	arena := make([]byte, 0, hint)
-	offs := make([]uint32, 1, hint/5+1)
+	offs := make([]uint32, 1, min(hint/5, limit/4)+1)
 	for {
 		switch s.next() {
 		case tkEOF:

@@ -39,6 +39,12 @@ def main():
             "cells": {},
             "columns": {},
             "validations": [],
+            "print_area": ",".join(ws.print_area) if isinstance(ws.print_area, (list, tuple)) else ws.print_area,
+            "print_title_rows": ws.print_title_rows,
+            "fit_to_page": bool(ws.sheet_properties.pageSetUpPr and ws.sheet_properties.pageSetUpPr.fitToPage),
+            "fit_to_width": ws.page_setup.fitToWidth,
+            "fit_to_height": ws.page_setup.fitToHeight,
+            "orientation": ws.page_setup.orientation,
         }
         for letter, dim in ws.column_dimensions.items():
             s["columns"][letter] = {"min": dim.min, "max": dim.max, "number_format": dim.number_format, "width": dim.width}

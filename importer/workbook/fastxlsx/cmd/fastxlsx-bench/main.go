@@ -44,7 +44,15 @@ func main() {
 	runs := flag.Int("runs", 3, "-suite: runs per file (best wall time is reported)")
 	asOf := flag.String("as-of", "2026-11-23", "-suite: validate --as-of")
 	exMode := flag.String("excelize", "auto", "-suite: excelize on the 1M shared-strings file: auto (cached), always, never")
+	ratios := flag.Bool("ratios", false, "run issue 17's four ratios (validate/unzip, import/validate, 500 small/1 big for validate and import)")
 	flag.Parse()
+	if *ratios {
+		if err := runRatios(suiteConfig{bin: *bin, dir: *dir, runs: max(*runs, 1), asOf: *asOf}); err != nil {
+			fmt.Fprintln(os.Stderr, "fastxlsx-bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *suite {
 		c := suiteConfig{bin: *bin, dir: *dir, runs: max(*runs, 1), asOf: *asOf, excelize: *exMode}
 		for _, s := range strings.Split(*sizes, ",") {

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Issue 12 / SPEC 4: template, encrypt and validate --annotate never overwrite an existing file
+// without --force, and never an input, not even with --force.
+func TestOutputsNeverOverwrite(t *testing.T) {
+	dir := t.TempDir()
+	book := filepath.Join(dir, "minfil.xlsx")
+	clean, err := os.ReadFile(fixtures + "clean.xlsx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(p string, b []byte) {
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(book, clean)
+	unchanged := func(p string, want []byte) {
+		t.Helper()
+		if got, _ := os.ReadFile(p); !bytes.Equal(got, want) {
+			t.Errorf("%s was overwritten", filepath.Base(p))
+		}
+	}
+	pw := filepath.Join(dir, "pw.txt")
+	write(pw, []byte("et langt og sterkt passord\n"))
+	out := filepath.Join(dir, "ut.xlsx")
+	write(out, []byte("annen fil"))
+	for _, tc := range []struct {
+		name string
+		args []string
+		want int
+		file string // must be unchanged
+		old  []byte
+	}{
+		{"template over a filled workbook", []string{"template", book}, exitUsage, book, clean},
+		{"encrypt over an existing file", []string{"encrypt", "--password-file", pw, book, out}, exitUsage, out, []byte("annen fil")},
+		{"encrypt over its input, even with --force", []string{"encrypt", "--force", "--password-file", pw, book, book}, exitUsage, book, clean},
+		{"annotate over its input, even with --force", []string{"validate", "--as-of", "2026-11-23", "--force", "--annotate", book, book}, exitUsage, book, clean},
+		{"annotate over an existing file", []string{"validate", "--as-of", "2026-11-23", "--annotate", out, book}, exitUsage, out, []byte("annen fil")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := runCLI(t, nil, tc.args...)
+			if r.code != tc.want {
+				t.Fatalf("exit %d, want %d; stderr %q", r.code, tc.want, r.stderr)
+			}
+			if !strings.Contains(r.stderr, "--force") && !strings.Contains(r.stderr, "aldri") {
+				t.Errorf("stderr does not say why: %q", r.stderr)
+			}
+			unchanged(tc.file, tc.old)
+		})
+	}
+	// With --force an existing output (not an input) is replaced.
+	if r := runCLI(t, nil, "encrypt", "--force", "--password-file", pw, book, out); r.code != exitOK {
+		t.Errorf("encrypt --force: exit %d, %q", r.code, r.stderr)
+	}
+	if r := runCLI(t, nil, "template", "--force", out); r.code != exitOK {
+		t.Errorf("template --force: exit %d, %q", r.code, r.stderr)
+	}
+	if r := runCLI(t, nil, "validate", "--as-of", "2026-11-23", "--force", "--annotate", out, book); r.code != exitOK {
+		t.Errorf("validate --annotate --force: exit %d, %q", r.code, r.stderr)
+	}
+	unchanged(book, clean)
+}
+
+// Issue 12 / SPEC 4: a folder among the inputs is reported for that input (exit 2) and the other
+// inputs are processed.
+func TestDirectoryAmongInputs(t *testing.T) {
+	dir := t.TempDir()
+	folder := filepath.Join(dir, "mappe.xlsx")
+	if err := os.Mkdir(folder, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"validate", "--as-of", "2026-11-23", folder, fixtures + "clean.xlsx"},
+		{"import", "--as-of", "2026-11-23", "--state", filepath.Join(dir, "state"), "--out", filepath.Join(dir, "out"), folder, fixtures + "clean.xlsx"},
+	} {
+		r := runCLI(t, nil, args...)
+		if r.code != exitFileFailed {
+			t.Errorf("%s: exit %d, want %d; stderr %q", args[0], r.code, exitFileFailed, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "mappe.xlsx: er en mappe") {
+			t.Errorf("%s: stderr %q does not name the folder", args[0], r.stderr)
+		}
+		if !strings.Contains(r.stdout, "clean.xlsx") {
+			t.Errorf("%s: the other input was not processed: %q", args[0], r.stdout)
+		}
+	}
+}
+
+// Issue 12: encrypt warns about a short password given with --password-file.
+func TestEncryptShortPasswordWarns(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "pw.txt")
+	if err := os.WriteFile(pw, []byte("abc\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, nil, "encrypt", "--password-file", pw, fixtures+"clean.xlsx", filepath.Join(dir, "k.xlsx"))
+	if r.code != exitOK || !strings.Contains(r.stderr, "bare 3 tegn") {
+		t.Errorf("exit %d, stderr %q: want a warning about the 3-character password", r.code, r.stderr)
+	}
+	r = runCLI(t, nil, "encrypt", "--lang", "en", "--password-file", pw, fixtures+"clean.xlsx", filepath.Join(dir, "k2.xlsx"))
+	if !strings.Contains(r.stderr, "only 3 characters") {
+		t.Errorf("en: stderr %q", r.stderr)
+	}
+}
+
+// Issue 12: a state folder that does not exist is an error for a command that only reads state
+// (pending, unlock), and is not created; pending speaks the chosen language.
+func TestReadingCommandsNeedState(t *testing.T) {
+	dir := t.TempDir()
+	typo := filepath.Join(dir, "typo")
+	pwFile := filepath.Join(dir, "pw.txt")
+	if err := os.WriteFile(pwFile, []byte("passord fra SMS\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"pending", "--state", typo},
+		{"unlock", "--state", typo, "--password-file", pwFile, "0123456789abcdef"},
+	} {
+		r := runCLI(t, nil, args...)
+		if r.code != exitUsage || !strings.Contains(r.stderr, "finnes ikke") {
+			t.Errorf("%s: exit %d, stderr %q; want exit %d saying the folder does not exist", args[0], r.code, r.stderr, exitUsage)
+		}
+		if _, err := os.Stat(typo); err == nil {
+			t.Errorf("%s created the state folder", args[0])
+		}
+	}
+	state := filepath.Join(dir, "state")
+	if err := os.Mkdir(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, nil, "pending", "--state", state); r.code != exitOK || !strings.Contains(r.stdout, "ingen fil venter") {
+		t.Errorf("pending nb: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, nil, "pending", "--lang", "en", "--state", state); r.code != exitOK || !strings.Contains(r.stdout, "no file waits") {
+		t.Errorf("pending en: exit %d, %q %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// Issue 12: --version names the version, the commit and the code list; -h shows a placeholder
+// for every flag that takes a value; validate -h does not list flags it ignores.
+func TestVersionAndHelp(t *testing.T) {
+	r := runCLI(t, nil, "--version")
+	if r.code != exitOK || !strings.HasPrefix(r.stdout, "sysvak-import ") || !strings.Contains(r.stdout, "commit ") ||
+		!strings.Contains(r.stdout, "code list: built-in (23 codes, sha256 ") {
+		t.Errorf("--version: exit %d, %q", r.code, r.stdout)
+	}
+	r = runCLI(t, nil, "validate", "-h")
+	for _, want := range []string{"--annotate FILE", "--lang nb|en", "--report DIR", "--max-rows N", "--password-file FILE", "--as-of YYYY-MM-DD"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("validate -h lacks %q", want)
+		}
+	}
+	for _, not := range []string{"--out", "--state", "--force FILE", "--allow-synthetic VALUE"} {
+		if strings.Contains(r.stdout, not) {
+			t.Errorf("validate -h lists %q", not)
+		}
+	}
+	for _, c := range commands() {
+		r := runCLI(t, nil, c.name, "-h")
+		for _, line := range strings.Split(r.stdout, "\n") {
+			if strings.Contains(line, " VALUE ") {
+				t.Errorf("%s -h: a flag without a telling placeholder: %q", c.name, line)
+			}
+		}
+	}
+}
