@@ -212,3 +212,25 @@ func noteWaitingReceipts(ctx context.Context, w io.Writer, ob state.Outbox) {
 	}
 	fmt.Fprintf(w, "\n%d receipt(s) wait to be sent, %d given up (sysvak-import pending --receipts)\n", len(rs)-failed, failed)
 }
+
+// startServeReceipts runs the receipt worker while serve runs (serve holds the state open, so the
+// worker claims from it directly). It returns the function that stops it; with receipts off,
+// nothing runs.
+func startServeReceipts(ctx context.Context, e *env, o *pollFlags, st state.Outbox, log zerolog.Logger) (func(), error) {
+	rs, err := o.receipts.resolve(ctx, e, &o.oauth, log)
+	if err != nil || rs == nil {
+		return func() {}, err
+	}
+	w := &receipt.Worker{Outbox: &receipt.StateOutbox{St: st, Owner: "serve", From: rs.from}, Sender: rs.sender,
+		GiveUpAfter: rs.giveUp, BackoffMin: rs.retry, BackoffMax: max(rs.retry, time.Hour), Log: log}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = w.Run(ctx, nil)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}, nil
+}
