@@ -4,15 +4,21 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"mime"
 	"net/mail"
 	"net/textproto"
 	"strings"
+
+	"github.com/emersion/go-message/charset"
 )
 
 // receiptHeaders are the top-level header fields receipts need (SPEC 10: never answer an
 // auto-generated message) that the IMAP envelope does not carry.
 type receiptHeaders struct {
 	returnPath, autoSubmitted, precedence string
+	// from and replyTo are the first addresses of those fields, for when the server's envelope
+	// has none (go-imap's in-memory server leaves From empty beside an RFC 2047 display name).
+	from, replyTo string
 }
 
 // maxHeaderTap bounds the header bytes kept while the message streams into the extractor.
@@ -52,6 +58,15 @@ func (t *headerTap) headers() receiptHeaders {
 	rh := receiptHeaders{
 		autoSubmitted: strings.TrimSpace(h.Get("Auto-Submitted")),
 		precedence:    strings.TrimSpace(h.Get("Precedence")),
+	}
+	dec := mail.AddressParser{WordDecoder: &mime.WordDecoder{CharsetReader: charset.Reader}}
+	for _, f := range []struct {
+		name string
+		to   *string
+	}{{"From", &rh.from}, {"Reply-To", &rh.replyTo}} {
+		if list, err := dec.ParseList(h.Get(f.name)); err == nil && len(list) > 0 {
+			*f.to = list[0].Address
+		}
 	}
 	if rp := strings.TrimSpace(h.Get("Return-Path")); rp != "" {
 		if rp == "<>" {

@@ -523,6 +523,12 @@ func (p *Poller) record(ctx context.Context, st Store, key state.MessageKey, fm 
 			rec.ReplyTo = fm.env.ReplyTo[0].Addr()
 		}
 	}
+	if rec.From == "" {
+		rec.From = fm.headers.from
+	}
+	if rec.ReplyTo == "" {
+		rec.ReplyTo = fm.headers.replyTo
+	}
 	arr.MessageID, arr.Sender = rec.MessageID, rec.From
 	for _, s := range fm.skipped {
 		rec.Rejected = append(rec.Rejected, state.Rejection{FileName: s.FileName, Reason: string(s.Reason), What: s.What, Size: s.Size})

@@ -12,14 +12,16 @@ import (
 
 type pendingFlags struct {
 	config, state, format, logLevel, logFormat, lang string
+	receipts                                         bool
 }
 
 func pendingCmd() *command {
 	return &command{
 		name:    "pending",
-		summary: "List spooled files that wait for a password (id, received, sender, file name, size).",
+		summary: "List spooled files that wait for a password (id, received, sender, file name, size); --receipts lists the receipts that wait.",
 		examples: []string{
 			"sysvak-import pending --state /var/lib/sysvak",
+			"sysvak-import pending --receipts",
 			"sysvak-import pending --format json",
 		},
 		flags: func(fs *flag.FlagSet) any {
@@ -30,6 +32,7 @@ func pendingCmd() *command {
 			fs.StringVar(&o.lang, "lang", "nb", "language of the list: nb (Norwegian bokmål) or en")
 			fs.StringVar(&o.logLevel, "log-level", "info", "log level")
 			fs.StringVar(&o.logFormat, "log-format", "", "json or console")
+			fs.BoolVar(&o.receipts, "receipts", false, "list the receipts that wait to be sent or were given up, instead of the files")
 			return o
 		},
 		run: runPending,
@@ -61,6 +64,9 @@ func runPending(ctx context.Context, e *env, opts any, args []string, _ map[stri
 		return exitFor(e, log, err)
 	}
 	defer st.Close()
+	if o.receipts {
+		return printPendingReceipts(ctx, e, st, o.format, log)
+	}
 	list, err := intake.New(st, intake.Config{Log: log}).Pending(ctx)
 	if err != nil {
 		return exitFor(e, log, err)
@@ -83,6 +89,7 @@ func runPending(ctx context.Context, e *env, opts any, args []string, _ map[stri
 		}
 		return exitOK
 	}
+	defer noteWaitingReceipts(ctx, e.stdout, st)
 	if len(list) == 0 {
 		fmt.Fprintln(e.stdout, msg(lang, "(ingen fil venter på passord)", "(no file waits for a password)"))
 		return exitOK

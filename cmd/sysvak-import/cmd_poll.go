@@ -26,6 +26,7 @@ type pollFlags struct {
 	interval                                      time.Duration
 	once, strict                                  bool
 	fhir                                          bool
+	receipts                                      receiptFlags
 }
 
 func pollCmd() *command {
@@ -55,6 +56,7 @@ func pollCmd() *command {
 			fs.BoolVar(&o.once, "once", false, "one pass, then exit (for cron and systemd timers)")
 			fs.BoolVar(&o.strict, "strict", false, "register nothing from a file that has any rejected row")
 			addFHIRFlag(fs, &o.fhir)
+			addReceiptFlags(fs, &o.receipts)
 			return o
 		},
 		run: runPoll,
@@ -91,11 +93,16 @@ func runPoll(ctx context.Context, e *env, opts any, args []string, columns map[s
 		return exitUsage
 	}
 	defer pw.Wipe()
+	rp, err := o.receipts.forPoll(ctx, e, &o.oauth, o.state, o.once, s.log)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "sysvak-import poll: %v\n", err)
+		return exitUsage
+	}
 	p, err := mailbox.New(mailbox.Config{
 		Addr: o.imapAddr, TLS: lower(o.imapTLS), User: o.imapUser, Password: pw, SASL: saslOf(login),
 		Mailbox: o.mailbox, ProcessedFolder: o.processedFolder, RejectedFolder: o.rejectedFolder,
 		Interval: o.interval, Sniffer: acceptAttachment,
-		Open:   func(ctx context.Context) (mailbox.Store, error) { return openState(ctx, o.state, 10*time.Second) },
+		Open:   rp.openMailboxStore,
 		Lock:   func() (func() error, error) { return folder.LockPoll(o.state) },
 		Limits: mime.Limits{MaxAttachmentSize: s.opts.Limits.MaxFileSize},
 	}, s.log)
@@ -103,7 +110,8 @@ func runPoll(ctx context.Context, e *env, opts any, args []string, columns map[s
 		return exitFor(e, s.log, err) // a configuration error, another poller, or the state failed
 	}
 	defer p.Close()
-	pr := &passRunner{e: e, s: s, out: o.out, state: o.state, format: o.format, lang: o.lang}
+	pr := &passRunner{e: e, s: s, out: o.out, state: o.state, format: o.format, lang: o.lang, receipts: rp}
+	defer rp.start(ctx)()
 	if o.once {
 		res, err := p.PollOnce(ctx)
 		if err != nil && !errors.Is(err, mailbox.ErrConfig) {
@@ -116,6 +124,7 @@ func runPoll(ctx context.Context, e *env, opts any, args []string, columns map[s
 		if err == nil {
 			err = pr.pass(ctx, res)
 		}
+		rp.sendNow(ctx)
 		if err != nil {
 			return exitFor(e, s.log, err)
 		}
@@ -123,6 +132,7 @@ func runPoll(ctx context.Context, e *env, opts any, args []string, columns map[s
 	}
 	err = p.Run(ctx, func(ctx context.Context, res mailbox.Result) error {
 		err := pr.pass(ctx, res)
+		rp.signal()
 		if errors.Is(err, state.ErrLocked) {
 			// Another command (unlock, import) holds the state for a while: the spooled files
 			// keep their status and are taken by the next pass.
@@ -185,9 +195,11 @@ type passRunner struct {
 	format     string
 	lang       string
 	code       int // worst exit code so far (waiting files and resends do not count for poll)
+	receipts   *receiptPoll
 }
 
 func (pr *passRunner) pass(ctx context.Context, res mailbox.Result) error {
+	defer pr.receipts.hold()()
 	st, err := openState(ctx, pr.state, 10*time.Second)
 	if err != nil {
 		return err
@@ -198,7 +210,7 @@ func (pr *passRunner) pass(ctx context.Context, res mailbox.Result) error {
 		in.Rejected = append(in.Rejected, state.Message{Mailbox: res.Mailbox, UIDValidity: res.UIDValidity, UID: r.UID,
 			MessageID: r.MessageID, Received: r.Received, Rejected: r.Reasons})
 	}
-	return newService(st, pr.s, pr.out).Pass(ctx, in, pr.s.passwords, func(ev intake.Event) error {
+	return pr.receipts.service(st, pr.s, pr.out).Pass(ctx, in, pr.s.passwords, func(ev intake.Event) error {
 		switch ev.Kind {
 		case intake.Processed:
 			pr.code = worst(pr.code, ev.Report.ExitCode())

@@ -65,6 +65,12 @@ func runServe(ctx context.Context, e *env, opts any, args []string, columns map[
 		return exitFor(e, s.log, err)
 	}
 	defer st.Close()
+	stopReceipts, err := startServeReceipts(ctx, e, o.pollFlags, st, s.log)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "sysvak-import serve: %v\n", err)
+		return exitUsage
+	}
+	defer stopReceipts()
 	svc := newService(st, s, o.out)
 	cfg := console.Config{
 		Files: console.StateFiles{State: st, OutDir: o.out}, Unlocker: intakeUnlocker{svc},

@@ -23,7 +23,7 @@ import (
 type receiptFlags struct {
 	smtpAddr, smtpTLS, smtpUser, smtpPasswordFile, smtpAuth string
 	receiptFrom, receipts                                   string
-	receiptGiveUp                                           time.Duration
+	receiptGiveUp, receiptRetry                             time.Duration
 }
 
 func addReceiptFlags(fs *flag.FlagSet, o *receiptFlags) {
@@ -35,6 +35,7 @@ func addReceiptFlags(fs *flag.FlagSet, o *receiptFlags) {
 	fs.StringVar(&o.receiptFrom, "receipt-from", "", "sender address of receipts (required with --smtp-addr)")
 	fs.StringVar(&o.receipts, "receipts", "", "off, summary or annotated (default summary when --smtp-addr is set)")
 	fs.DurationVar(&o.receiptGiveUp, "receipt-give-up", 72*time.Hour, "give a receipt up when it could not be delivered within this time")
+	fs.DurationVar(&o.receiptRetry, "receipt-retry", 30*time.Second, "first delay before a receipt is tried again; it doubles with each attempt, up to 1h")
 }
 
 // receiptSetup is what the flags resolve to; nil when receipts are off.
@@ -43,6 +44,7 @@ type receiptSetup struct {
 	from    string
 	sender  *receipt.Sender
 	giveUp  time.Duration
+	retry   time.Duration
 	builder *receipt.Builder
 }
 
@@ -65,8 +67,8 @@ func (o *receiptFlags) resolve(ctx context.Context, e *env, oauth *oauthFlags, l
 	if a, err := mail.ParseAddress(o.receiptFrom); err != nil || a.Name != "" || !strings.Contains(a.Address, "@") {
 		return nil, usagef("--receipt-from must be a plain e-mail address, not %q", o.receiptFrom)
 	}
-	if o.receiptGiveUp <= 0 {
-		return nil, usagef("--receipt-give-up must be positive")
+	if o.receiptGiveUp <= 0 || o.receiptRetry <= 0 {
+		return nil, usagef("--receipt-give-up and --receipt-retry must be positive")
 	}
 	cfg := receipt.SMTPConfig{Addr: o.smtpAddr, TLS: strings.ToLower(o.smtpTLS), User: o.smtpUser, Auth: strings.ToLower(o.smtpAuth)}
 	if cfg.Auth == "" {
@@ -97,7 +99,7 @@ func (o *receiptFlags) resolve(ctx context.Context, e *env, oauth *oauthFlags, l
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
-	return &receiptSetup{mode: mode, from: o.receiptFrom, sender: s, giveUp: o.receiptGiveUp,
+	return &receiptSetup{mode: mode, from: o.receiptFrom, sender: s, giveUp: o.receiptGiveUp, retry: o.receiptRetry,
 		builder: &receipt.Builder{From: o.receiptFrom, Mode: mode, Log: log}}, nil
 }
 
@@ -124,6 +126,8 @@ func (r *receiptSetup) worker(open receipt.OpenFunc, lock interface {
 		Outbox:      &receipt.BatchOutbox{Open: open, Lock: lock, Owner: owner, From: r.from},
 		Sender:      r.sender,
 		GiveUpAfter: r.giveUp,
+		BackoffMin:  r.retry,
+		BackoffMax:  max(r.retry, time.Hour),
 		Log:         log,
 	}
 }
@@ -176,4 +180,57 @@ func writeReceiptsText(w io.Writer, rs []state.Receipt) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Kind, fileID, r.To, r.Status, r.Attempts, next, r.LastError)
 	}
 	tw.Flush()
+}
+
+// printPendingReceipts is `pending --receipts`.
+func printPendingReceipts(ctx context.Context, e *env, ob state.Outbox, format string, log zerolog.Logger) int {
+	rs, err := waitingReceipts(ctx, ob)
+	if err != nil {
+		return exitFor(e, log, err)
+	}
+	if lower(format) == "json" {
+		if err := writeJSONLine(e.stdout, receiptItems(rs)); err != nil {
+			return exitOperational
+		}
+		return exitOK
+	}
+	writeReceiptsText(e.stdout, rs)
+	return exitOK
+}
+
+// noteWaitingReceipts adds to `pending`'s text how many receipts wait or were given up.
+func noteWaitingReceipts(ctx context.Context, w io.Writer, ob state.Outbox) {
+	rs, err := waitingReceipts(ctx, ob)
+	if err != nil || len(rs) == 0 {
+		return
+	}
+	failed := 0
+	for _, r := range rs {
+		if r.Status == state.ReceiptFailed {
+			failed++
+		}
+	}
+	fmt.Fprintf(w, "\n%d receipt(s) wait to be sent, %d given up (sysvak-import pending --receipts)\n", len(rs)-failed, failed)
+}
+
+// startServeReceipts runs the receipt worker while serve runs (serve holds the state open, so the
+// worker claims from it directly). It returns the function that stops it; with receipts off,
+// nothing runs.
+func startServeReceipts(ctx context.Context, e *env, o *pollFlags, st state.Outbox, log zerolog.Logger) (func(), error) {
+	rs, err := o.receipts.resolve(ctx, e, &o.oauth, log)
+	if err != nil || rs == nil {
+		return func() {}, err
+	}
+	w := &receipt.Worker{Outbox: &receipt.StateOutbox{St: st, Owner: "serve", From: rs.from}, Sender: rs.sender,
+		GiveUpAfter: rs.giveUp, BackoffMin: rs.retry, BackoffMax: max(rs.retry, time.Hour), Log: log}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = w.Run(ctx, nil)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}, nil
 }

@@ -44,6 +44,10 @@ type Config struct {
 	// Receipts, when set, gives the receipts to queue with a file's outcome (SPEC 10); they are
 	// recorded in the same step as the outcome.
 	Receipts func(f state.File, rep *report.Report) []state.Receipt
+	// ReceiptsWith, when set, is used instead of Receipts and also gets the passwords the file
+	// was tried with (`--receipts annotated` encrypts the annotated copy under the one that
+	// opened it).
+	ReceiptsWith func(ctx context.Context, f state.File, rep *report.Report, passwords []secret.Secret) []state.Receipt
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -199,7 +203,7 @@ func (s *Service) process(ctx context.Context, cl *claimed, path string, passwor
 	}
 	rep := ev.Report
 	rep.Resent = resent(f)
-	o, err := s.outcome(cl, rep, len(f.Arrivals), true)
+	o, err := s.outcome(ctx, cl, rep, len(f.Arrivals), true, passwords)
 	if err != nil {
 		return nil, err
 	}
@@ -218,16 +222,19 @@ func (s *Service) process(ctx context.Context, cl *claimed, path string, passwor
 }
 
 // outcome is the state's record of a report (without ledger changes).
-func (s *Service) outcome(cl *claimed, rep *report.Report, reported int, receipts bool) (state.Outcome, error) {
+func (s *Service) outcome(ctx context.Context, cl *claimed, rep *report.Report, reported int, receipts bool, passwords []secret.Secret) (state.Outcome, error) {
 	raw, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return state.Outcome{}, err
 	}
 	st, code := outcomeStatus(rep)
 	o := state.Outcome{Claim: cl.c, Status: st, LastError: code, Summary: summary(rep), Report: append(raw, '\n'), Reported: reported}
-	if receipts && s.cfg.Receipts != nil {
-		f := cl.f
-		f.Status, f.LastError = st, code
+	f := cl.f
+	f.Status, f.LastError = st, code
+	switch {
+	case receipts && s.cfg.ReceiptsWith != nil:
+		o.Receipts = s.cfg.ReceiptsWith(ctx, f, rep, passwords)
+	case receipts && s.cfg.Receipts != nil:
 		o.Receipts = s.cfg.Receipts(f, rep)
 	}
 	return o, nil

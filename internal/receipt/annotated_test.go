@@ -3,7 +3,9 @@ package receipt
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -19,6 +21,7 @@ import (
 	"github.com/fhi/sysvak-import/importer/decrypt"
 	"github.com/fhi/sysvak-import/internal/secret"
 	"github.com/fhi/sysvak-import/internal/smtptest"
+	"github.com/fhi/sysvak-import/internal/state"
 )
 
 // TestAnnotatedReceiptCarriesTheEncryptedMarkedCopy: under --receipts annotated a processed file
@@ -99,5 +102,52 @@ func attachmentOf(t *testing.T, raw []byte) []byte {
 			}
 			return b
 		}
+	}
+}
+
+// TestForOutcomeAttachesTheCopyOfASpooledFile: under --receipts annotated the receipt of a file
+// spooled from a mailbox (Office-encrypted) carries the annotated copy under the password, of
+// those tried, that opened it; in summary mode, or for a file with no password, there is none.
+func TestForOutcomeAttachesTheCopyOfASpooledFile(t *testing.T) {
+	ctx := context.Background()
+	clk := &stateClock{t: testDate}
+	st := openFolderState(t, clk)
+	plain, err := os.ReadFile(filepath.Join("..", "..", "fixtures", "files", "row-errors.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw := secret.New([]byte("Riktig-SMS-9"))
+	var enc bytes.Buffer
+	if err := decrypt.EncryptOffice(ctx, bytes.NewReader(plain), int64(len(plain)), pw, &enc); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(enc.Bytes())
+	tmp := filepath.Join(st.TempDir(), "in")
+	if err := os.WriteFile(tmp, enc.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	arr := state.Arrival{Received: testDate, Mailbox: "INBOX", UIDValidity: 1, UID: 1, MessageID: "<s@legekontor.example>", Sender: testSender}
+	msg := &state.Message{Mailbox: "INBOX", UIDValidity: 1, UID: 1, MessageID: arr.MessageID, From: testSender, Folder: "Processed"}
+	res, err := st.AddFiles(ctx, []state.Incoming{{TempPath: tmp, SHA256: hex.EncodeToString(sum[:]), Size: int64(enc.Len()), FileName: "Kari.xlsx"}}, arr, msg)
+	if err != nil || len(res.New) != 1 {
+		t.Fatalf("AddFiles: %v %v", res, err)
+	}
+	f := res.New[0]
+	f.Status = state.StatusProcessed
+	rep := fixtureReport(t, "row-errors.xlsx")
+	passwords := []secret.Secret{secret.New([]byte("operatorens")), pw}
+	b := &Builder{From: testFrom, Mode: ModeAnnotated, Messages: st, Now: clk.now}
+	rs := b.ForOutcome(ctx, st, f, rep, passwords)
+	if len(rs) != 1 {
+		t.Fatalf("%d receipts", len(rs))
+	}
+	att := attachmentOf(t, rs[0].Payload)
+	if _, err := decrypt.Unwrap(ctx, bytes.NewReader(att), int64(len(att)), []secret.Secret{pw}, decrypt.DefaultLimits()); err != nil {
+		t.Fatalf("the copy does not open with the file's password: %v", err)
+	}
+	checkPrivacy(t, rs[0].Payload, "Kari")
+	b.Mode = ModeSummary
+	if rs := b.ForOutcome(ctx, st, f, rep, passwords); len(rs) != 1 || bytes.Contains(rs[0].Payload, []byte("multipart/mixed")) {
+		t.Error("summary mode attached something")
 	}
 }

@@ -123,8 +123,9 @@ func (w *Worker) sendDue(ctx context.Context) (PassResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("receipt: outbox: %w", err)
 	}
-	for _, it := range items {
+	for i, it := range items {
 		if err := ctx.Err(); err != nil {
+			w.release(ctx, items[i:])
 			return res, err
 		}
 		log := w.Log.With().Str("receipt", it.ID).Str("file_id", it.FileID).Str("kind", string(it.Kind)).Logger()
@@ -163,11 +164,31 @@ func (w *Worker) sendDue(ctx context.Context) (PassResult, error) {
 			log.Info().Err(sendErr).Int("attempts", n).Time("next", next).Msg("receipt not sent yet; will retry")
 			if !isAnswer(sendErr) {
 				res.Unreachable = true
+				w.release(ctx, items[i+1:])
 				return res, nil
 			}
 		}
 	}
 	return res, nil
+}
+
+// Releaser is implemented by an outbox whose Due claims items: Release gives back an item that
+// was not tried (the pass stopped early), so that it is due again at once.
+type Releaser interface {
+	Release(ctx context.Context, id string) error
+}
+
+// release gives back the items a pass did not try.
+func (w *Worker) release(ctx context.Context, items []Item) {
+	r, ok := w.Outbox.(Releaser)
+	if !ok {
+		return
+	}
+	for _, it := range items {
+		if err := r.Release(context.WithoutCancel(ctx), it.ID); err != nil {
+			w.Log.Warn().Err(err).Str("receipt", it.ID).Msg("receipt claim not released; it is taken again when the claim expires")
+		}
+	}
 }
 
 // isAnswer reports whether err is an answer of the server (so the server is reachable).

@@ -10,6 +10,7 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -143,8 +144,10 @@ func checkPrivacy(t testing.TB, data []byte, extra ...string) {
 	}
 	texts := []string{string(data), decodedReceipt(t, data)}
 	for _, text := range texts {
-		for i := 0; i+6 <= len(text); i++ {
-			if run := text[i : i+6]; isDigits(run) && s.digitRuns[run] {
+		// File ids and receipt ids are hex hashes: a run of six digits in one is chance, not data.
+		hashless := hexHash.ReplaceAllString(text, "#")
+		for i := 0; i+6 <= len(hashless); i++ {
+			if run := hashless[i : i+6]; isDigits(run) && s.digitRuns[run] {
 				t.Errorf("receipt contains %q, six digits of a fixture ID number", run)
 			}
 		}
@@ -173,6 +176,8 @@ func checkPrivacy(t testing.TB, data []byte, extra ...string) {
 		t.Errorf("subject %q quotes a file name or the original subject", subj)
 	}
 }
+
+var hexHash = regexp.MustCompile(`[0-9a-f]{16,}`)
 
 func isDigits(s string) bool {
 	for i := 0; i < len(s); i++ {

@@ -74,7 +74,7 @@ type Message struct {
 // o (its Message-ID, or Ref when it had none), in the domain of from. The same inputs always give
 // the same id, so a receipt queued twice is one receipt, and a resend after a crash is recognised.
 func ID(k Kind, fileID string, o Origin, from string) string {
-	ref := o.MessageID
+	ref := strings.Trim(strings.TrimSpace(o.MessageID), "<>")
 	if ref == "" {
 		ref = "ref:" + o.Ref
 	}
@@ -112,9 +112,9 @@ func Render(in Input) (Message, error) {
 	h("Subject", m.Subject)
 	h("Date", in.Date.Format(time.RFC1123Z))
 	h("Message-ID", m.ID)
-	if in.Origin.MessageID != "" {
-		h("In-Reply-To", in.Origin.MessageID)
-		h("References", in.Origin.MessageID)
+	if ref := msgIDHeader(in.Origin.MessageID); ref != "" {
+		h("In-Reply-To", ref)
+		h("References", ref)
 	}
 	h("Auto-Submitted", "auto-replied")
 	h("X-Auto-Response-Suppress", "All")
@@ -135,6 +135,16 @@ func Render(in Input) (Message, error) {
 	}
 	m.Data = b.Bytes()
 	return m, nil
+}
+
+// msgIDHeader is a Message-ID as a header holds it: in angle brackets (an IMAP envelope gives
+// it without them); "" for none or one that would break the header.
+func msgIDHeader(id string) string {
+	id = strings.Trim(strings.TrimSpace(id), "<>")
+	if id == "" || strings.ContainsAny(id, "\r\n<> ") {
+		return ""
+	}
+	return "<" + id + ">"
 }
 
 func (in Input) check() error {

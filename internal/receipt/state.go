@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/fhi/sysvak-import/importer/decrypt"
 	"github.com/fhi/sysvak-import/importer/report"
 	"github.com/fhi/sysvak-import/internal/finding"
+	"github.com/fhi/sysvak-import/internal/secret"
 	"github.com/fhi/sysvak-import/internal/state"
 	"github.com/fhi/sysvak-import/validate"
 )
@@ -102,6 +105,30 @@ func (o *StateOutbox) GiveUp(ctx context.Context, id string, _ time.Time, reason
 	return o.St.GiveUpReceipt(ctx, c, reason)
 }
 
+// Release implements Releaser.
+func (o *StateOutbox) Release(ctx context.Context, id string) error {
+	c, err := o.claim(id)
+	if err != nil {
+		return err
+	}
+	return o.releaser().ReleaseClaim(ctx, c)
+}
+
+func (o *StateOutbox) releaser() state.Claims {
+	if c, ok := o.St.(state.Claims); ok {
+		return c
+	}
+	return noClaims{}
+}
+
+// noClaims is for an outbox that cannot release a claim: it expires instead.
+type noClaims struct{}
+
+func (noClaims) RenewClaim(_ context.Context, c state.Claim, _ time.Duration) (state.Claim, error) {
+	return c, nil
+}
+func (noClaims) ReleaseClaim(context.Context, state.Claim) error { return nil }
+
 // MessageLookup finds the recorded message a file came in (state.Messages has it).
 type MessageLookup interface {
 	Message(ctx context.Context, k state.MessageKey) (state.Message, error)
@@ -167,15 +194,26 @@ func (b *Builder) ForArrival(f state.File, a state.Arrival, rep *report.Report) 
 	return b.forArrival(context.Background(), f, a, rep, nil)
 }
 
+// ForResend is ForArrival for the message m (with its headers) that carries the file again.
+func (b *Builder) ForResend(f state.File, m state.Message, rep *report.Report) []state.Receipt {
+	if b.Mode == ModeOff || b.Mode == "" || m.Mailbox == "" || rep == nil {
+		return nil
+	}
+	return b.forOrigin(f, OriginOfMessage(m), rep, nil)
+}
+
 func (b *Builder) forArrival(ctx context.Context, f state.File, a state.Arrival, rep *report.Report, ann *Annotated) []state.Receipt {
 	if b.Mode == ModeOff || b.Mode == "" || a.Mailbox == "" || rep == nil {
 		return nil
 	}
-	in := Input{FileID: f.ID, Origin: b.originOf(ctx, a), From: b.From, Date: b.now()}
+	return b.forOrigin(f, b.originOf(ctx, a), rep, ann)
+}
+
+func (b *Builder) forOrigin(f state.File, o Origin, rep *report.Report, ann *Annotated) []state.Receipt {
+	in := Input{FileID: f.ID, Origin: o, From: b.From, Date: b.now()}
 	switch {
 	case f.Status == state.FileStatus(report.StatusWaitingPassword) || rep.Status == report.StatusWaitingPassword:
-		in.Kind = KindWaiting
-		in.WrongPassword = f.LastError == string(finding.FileWrongPassword)
+		in.Kind = KindWaiting // one per message: the sender is asked for the SMS password once
 	default:
 		in.Kind = KindProcessed
 		in.Report = rep
@@ -218,7 +256,7 @@ func (b *Builder) render(in Input) []state.Receipt {
 		return nil
 	}
 	now := b.now()
-	return []state.Receipt{{ID: m.ID, FileID: m.FileID, Kind: string(m.Kind), To: m.To, InReplyTo: in.Origin.MessageID,
+	return []state.Receipt{{ID: m.ID, FileID: m.FileID, Kind: string(m.Kind), To: m.To, InReplyTo: msgIDHeader(in.Origin.MessageID),
 		Payload: m.Data, Status: state.ReceiptQueued, NextAttempt: now, Created: now, Updated: now}}
 }
 
@@ -345,6 +383,16 @@ func (o *BatchOutbox) GiveUp(_ context.Context, id string, _ time.Time, reason s
 	})
 }
 
+// Release implements Releaser (recorded by Flush).
+func (o *BatchOutbox) Release(_ context.Context, id string) error {
+	return o.later(id, func(ctx context.Context, ob state.Outbox, c state.Claim) error {
+		if cl, ok := ob.(state.Claims); ok {
+			return cl.ReleaseClaim(ctx, c)
+		}
+		return nil
+	})
+}
+
 // Flush records the pass's results in one opening of the state.
 func (o *BatchOutbox) Flush(ctx context.Context) error {
 	o.mu.Lock()
@@ -363,4 +411,53 @@ func (o *BatchOutbox) Flush(ctx context.Context) error {
 		}
 		return errors.Join(errs...)
 	})
+}
+
+// Spooled opens the bytes of a spooled file (state.Spool has it).
+type Spooled interface {
+	OpenSpooled(ctx context.Context, id string) (*state.Spooled, error)
+}
+
+// ForOutcome is ForFile for a file just processed with passwords, and for each later arrival of
+// the same file in another message (each message hears the outcome): under ModeAnnotated a processed
+// file with findings gets its annotated copy attached, encrypted under the password (of
+// passwords) that opened it. A file that needed no password, or whose copy cannot be made, gets
+// the summary receipt.
+func (b *Builder) ForOutcome(ctx context.Context, sp Spooled, f state.File, rep *report.Report, passwords []secret.Secret) []state.Receipt {
+	var ann *Annotated
+	if b.Mode == ModeAnnotated && sp != nil && rep != nil && len(rep.Findings) > 0 &&
+		rep.Status != report.StatusWaitingPassword && f.Source.Mailbox != "" {
+		a, err := b.annotated(ctx, sp, f.ID, rep, passwords)
+		if err != nil {
+			b.Log.Warn().Err(err).Str("file_id", f.ID).Msg("receipt without the annotated copy")
+		}
+		ann = a
+	}
+	rs := b.ForFileWith(ctx, f, rep, ann)
+	for _, a := range f.Arrivals { // the same file in later messages, taken before this outcome
+		rs = append(rs, b.forArrival(ctx, f, a, rep, ann)...)
+	}
+	return rs
+}
+
+func (b *Builder) annotated(ctx context.Context, sp Spooled, id string, rep *report.Report, passwords []secret.Secret) (*Annotated, error) {
+	s, err := sp.OpenSpooled(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	f, err := os.Open(s.Path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	p, err := decrypt.Unwrap(ctx, f, s.Size, passwords, decrypt.DefaultLimits())
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	if p.PasswordIndex < 0 || p.PasswordIndex >= len(passwords) {
+		return nil, nil // not encrypted: no copy in the clear
+	}
+	return AnnotatedFor(ctx, p.ReaderAt, p.Size, rep.Findings, passwords[p.PasswordIndex])
 }
