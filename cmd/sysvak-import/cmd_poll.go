@@ -12,7 +12,7 @@ import (
 	"github.com/fhi/sysvak-import/internal/mailauth"
 	"github.com/fhi/sysvak-import/internal/secret"
 	"github.com/fhi/sysvak-import/internal/state"
-	"github.com/fhi/sysvak-import/internal/state/folder"
+	"github.com/fhi/sysvak-import/internal/state/pgstate"
 	"github.com/fhi/sysvak-import/mailbox"
 	"github.com/fhi/sysvak-import/mailbox/mime"
 )
@@ -95,15 +95,20 @@ func runPoll(ctx context.Context, e *env, opts any, args []string, columns map[s
 		Addr: o.imapAddr, TLS: lower(o.imapTLS), User: o.imapUser, Password: pw, SASL: saslOf(login),
 		Mailbox: o.mailbox, ProcessedFolder: o.processedFolder, RejectedFolder: o.rejectedFolder,
 		Interval: o.interval, Sniffer: acceptAttachment,
-		Open:   func(ctx context.Context) (mailbox.Store, error) { return openState(ctx, o.state, 10*time.Second) },
-		Lock:   func() (func() error, error) { return folder.LockPoll(o.state) },
-		Limits: mime.Limits{MaxAttachmentSize: s.opts.Limits.MaxFileSize},
+		Open: func(ctx context.Context) (mailbox.Store, error) {
+			return openState(ctx, o.state, o.passwordDir, 10*time.Second)
+		},
+		Lock:       func() (func() error, error) { return pollLock(o.state) },
+		Owner:      processOwner(),
+		ClaimLease: s.claimLease,
+		Shared:     pgstate.IsURL(o.state),
+		Limits:     mime.Limits{MaxAttachmentSize: s.opts.Limits.MaxFileSize},
 	}, s.log)
 	if err != nil {
 		return exitFor(e, s.log, err) // a configuration error, another poller, or the state failed
 	}
 	defer p.Close()
-	pr := &passRunner{e: e, s: s, out: o.out, state: o.state, format: o.format, lang: o.lang}
+	pr := &passRunner{e: e, s: s, out: o.out, state: o.state, pwDir: o.passwordDir, format: o.format, lang: o.lang}
 	if o.once {
 		res, err := p.PollOnce(ctx)
 		if err != nil && !errors.Is(err, mailbox.ErrConfig) {
@@ -123,6 +128,12 @@ func runPoll(ctx context.Context, e *env, opts any, args []string, columns map[s
 	}
 	err = p.Run(ctx, func(ctx context.Context, res mailbox.Result) error {
 		err := pr.pass(ctx, res)
+		if errors.Is(err, state.ErrLostClaim) {
+			// A claim of this process ran out and another process took the file over (a
+			// shared state): that process records it; this one goes on.
+			s.log.Warn().Err(err).Msg("a claim was taken over by another process; it finishes that file")
+			return nil
+		}
 		if errors.Is(err, state.ErrLocked) {
 			// Another command (unlock, import) holds the state for a while: the spooled files
 			// keep their status and are taken by the next pass.
@@ -182,13 +193,14 @@ type passRunner struct {
 	e          *env
 	s          *setup
 	out, state string
+	pwDir      string
 	format     string
 	lang       string
 	code       int // worst exit code so far (waiting files and resends do not count for poll)
 }
 
 func (pr *passRunner) pass(ctx context.Context, res mailbox.Result) error {
-	st, err := openState(ctx, pr.state, 10*time.Second)
+	st, err := openState(ctx, pr.state, pr.pwDir, 10*time.Second)
 	if err != nil {
 		return err
 	}
