@@ -40,7 +40,7 @@ type commonFlags struct {
 func addCommon(fs *flag.FlagSet, c *commonFlags) {
 	fs.StringVar(&c.config, "config", "", "TOML config file (keys are the flag names; [columns] maps extra headers to column keys)")
 	fs.StringVar(&c.state, "state", "./sysvak-state", "state folder: ledger, spool, password drop-box")
-	fs.StringVar(&c.passwordDir, "password-dir", "", "password drop-box folder of a PostgreSQL --state (a folder state's is STATE/passwords)")
+	fs.StringVar(&c.passwordDir, "password-dir", "", "password drop-box folder when the state is a PostgreSQL URL (a folder state has STATE/passwords)")
 	fs.DurationVar(&c.claimLease, "claim-lease", time.Minute, "how long a claim on a file or message lasts unrenewed: a killed process's work is taken over after it")
 	fs.StringVar(&c.out, "out", "./sysvak-out", "output folder: OUT/<file-id>/records.jsonl, report.json, report.txt")
 	fs.StringVar(&c.lang, "lang", "nb", "language of messages: nb (Norwegian bokmål) or en")
