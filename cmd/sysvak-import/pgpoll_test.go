@@ -70,7 +70,7 @@ func newPGWorld(t *testing.T, srv imaptest.Server, cluster *pgtest.Cluster) *pgW
 	}
 	w.pollArgs = []string{"poll", "--imap-addr", srv.Addr(), "--imap-tls", "insecure", "--imap-user", u,
 		"--imap-password-file", write("imap.txt", p), "--password-file", write("pw.txt", knownPW),
-		"--state", w.url, "--out", w.out, "--as-of", "2026-11-23", "--log-format", "json", "--log-level", "debug", "--claim-lease", "2s"}
+		"--state", w.url, "--out", w.out, "--as-of", "2026-11-23", "--log-format", "json", "--log-level", "debug", "--claim-lease", "5s"}
 	w.env = append(os.Environ(), cliEnv+"=1")
 	w.env = append(w.env, cluster.Env()...)
 	return w
