@@ -9,7 +9,7 @@ COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: all build test demo bench lint fuzz clean
+.PHONY: all build test demo bench lint fuzz clean soak
 
 all: build
 
@@ -85,6 +85,12 @@ fuzz:
 		done; \
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzz: findings in:$$failed (see testdata/fuzz/)"; exit 1; fi
+
+# Issue 16: SIGKILL one of two pollers sharing a PostgreSQL state at random moments, SOAK_RUNS
+# times (make test runs 20).
+SOAK_RUNS ?= 200
+soak:
+	SYSVAK_SOAK_RUNS=$(SOAK_RUNS) $(GO) test -count=1 -timeout 3h -run 'TestKillPollerPostgres' -v ./cmd/sysvak-import/
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)

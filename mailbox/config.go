@@ -49,6 +49,12 @@ type Config struct {
 	Lock func() (unlock func() error, err error) `json:"-"`
 	// Owner names this poller in message claims (default "mailbox").
 	Owner string
+	// Shared says that several pollers share the state (PostgreSQL): each pass looks at every
+	// message still in the mailbox, not only those above the last UID taken.
+	Shared bool
+	// ClaimLease is how long a message claim lasts (default 1 minute: a killed poller's message
+	// is taken over within a minute, SPEC 8).
+	ClaimLease time.Duration
 
 	// BackoffMin and BackoffMax bound the reconnect delay of Run (default 1 s and 5 min).
 	BackoffMin, BackoffMax time.Duration
@@ -86,6 +92,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Owner == "" {
 		c.Owner = "mailbox"
+	}
+	if c.ClaimLease <= 0 {
+		c.ClaimLease = time.Minute
 	}
 	if c.Resolver == nil {
 		c.Resolver = net.DefaultResolver

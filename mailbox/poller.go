@@ -335,6 +335,11 @@ func (p *Poller) newUIDs(last uint32) ([]imap.UID, error) {
 	if last == ^uint32(0) {
 		return nil, nil
 	}
+	if p.cfg.Shared {
+		// Several pollers: a message another poller claimed (and may have died with) stays in
+		// the mailbox below the last UID; every message still there is looked at again.
+		last = 0
+	}
 	sd, err := p.c.UIDSearch(&imap.SearchCriteria{UID: []imap.UIDSet{{imap.UIDRange{Start: imap.UID(last + 1), Stop: 0}}}}, nil).Wait()
 	if err != nil {
 		return nil, p.imapErr("uid search", err)
@@ -406,7 +411,7 @@ func (p *Poller) takeMessage(ctx context.Context, st Store, uidValidity, uid uin
 	} else if err != nil && !errors.Is(err, state.ErrNotFound) {
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
-	claim, err := st.ClaimMessage(ctx, key, p.cfg.Owner, 5*time.Minute)
+	claim, err := st.ClaimMessage(ctx, key, p.cfg.Owner, p.cfg.ClaimLease)
 	if errors.Is(err, state.ErrClaimed) {
 		log.Debug().Msg("message claimed by another poller")
 		return nil

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+
+	"github.com/fhi/sysvak-import/internal/state"
 )
 
 // Run polls until ctx is cancelled: a pass (PollOnce), then onPass (the pipeline: process new
@@ -26,7 +28,7 @@ func (p *Poller) Run(ctx context.Context, onPass func(context.Context, Result) e
 			return nil
 		}
 		if err != nil {
-			if errors.Is(err, ErrState) || errors.Is(err, ErrConfig) || permanent(err) {
+			if (errors.Is(err, ErrState) && !errors.Is(err, state.ErrUnavailable)) || errors.Is(err, ErrConfig) || permanent(err) {
 				return err
 			}
 			p.log.Warn().Err(redactErr(err)).Dur("retry_in", backoff).Msg("poll failed; will reconnect")
@@ -39,7 +41,15 @@ func (p *Poller) Run(ctx context.Context, onPass func(context.Context, Result) e
 		}
 		backoff = p.cfg.BackoffMin
 		if onPass != nil {
-			if err := onPass(ctx, res); err != nil {
+			if err := onPass(ctx, res); errors.Is(err, state.ErrUnavailable) {
+				// A shared state (database) is away: what was taken is recorded; try again.
+				p.log.Warn().Err(redactErr(err)).Dur("retry_in", backoff).Msg("state unavailable; will retry")
+				if !sleep(ctx, backoff) {
+					return nil
+				}
+				backoff = min(backoff*2, p.cfg.BackoffMax)
+				continue
+			} else if err != nil {
 				return err
 			}
 		}

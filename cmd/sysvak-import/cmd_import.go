@@ -50,7 +50,7 @@ func runImport(ctx context.Context, e *env, opts any, args []string, columns map
 	}
 	s.opts.Strict = o.strict
 	s.opts.FHIR = o.fhir
-	st, err := openState(ctx, o.state, time.Second)
+	st, err := openState(ctx, o.state, o.passwordDir, time.Second)
 	if err != nil {
 		return exitFor(e, s.log, err)
 	}

@@ -59,7 +59,7 @@ func runPending(ctx context.Context, e *env, opts any, args []string, _ map[stri
 		fmt.Fprintf(e.stderr, "sysvak-import pending: %v\n", err)
 		return exitUsage
 	}
-	st, err := openState(ctx, o.state, 15*time.Second)
+	st, err := openState(ctx, o.state, "", 15*time.Second)
 	if err != nil {
 		return exitFor(e, log, err)
 	}

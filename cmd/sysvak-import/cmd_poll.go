@@ -12,7 +12,7 @@ import (
 	"github.com/fhi/sysvak-import/internal/mailauth"
 	"github.com/fhi/sysvak-import/internal/secret"
 	"github.com/fhi/sysvak-import/internal/state"
-	"github.com/fhi/sysvak-import/internal/state/folder"
+	"github.com/fhi/sysvak-import/internal/state/pgstate"
 	"github.com/fhi/sysvak-import/mailbox"
 	"github.com/fhi/sysvak-import/mailbox/mime"
 )
@@ -93,7 +93,7 @@ func runPoll(ctx context.Context, e *env, opts any, args []string, columns map[s
 		return exitUsage
 	}
 	defer pw.Wipe()
-	rp, err := o.receipts.forPoll(ctx, e, &o.oauth, o.state, o.once, s.log)
+	rp, err := o.receipts.forPoll(ctx, e, &o.oauth, o.state, o.passwordDir, o.once, s.log)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "sysvak-import poll: %v\n", err)
 		return exitUsage
@@ -102,15 +102,18 @@ func runPoll(ctx context.Context, e *env, opts any, args []string, columns map[s
 		Addr: o.imapAddr, TLS: lower(o.imapTLS), User: o.imapUser, Password: pw, SASL: saslOf(login),
 		Mailbox: o.mailbox, ProcessedFolder: o.processedFolder, RejectedFolder: o.rejectedFolder,
 		Interval: o.interval, Sniffer: acceptAttachment,
-		Open:   rp.openMailboxStore,
-		Lock:   func() (func() error, error) { return folder.LockPoll(o.state) },
-		Limits: mime.Limits{MaxAttachmentSize: s.opts.Limits.MaxFileSize},
+		Open:       rp.openMailboxStore,
+		Lock:       func() (func() error, error) { return pollLock(o.state) },
+		Owner:      processOwner(),
+		ClaimLease: s.claimLease,
+		Shared:     pgstate.IsURL(o.state),
+		Limits:     mime.Limits{MaxAttachmentSize: s.opts.Limits.MaxFileSize},
 	}, s.log)
 	if err != nil {
 		return exitFor(e, s.log, err) // a configuration error, another poller, or the state failed
 	}
 	defer p.Close()
-	pr := &passRunner{e: e, s: s, out: o.out, state: o.state, format: o.format, lang: o.lang, receipts: rp}
+	pr := &passRunner{e: e, s: s, out: o.out, state: o.state, pwDir: o.passwordDir, format: o.format, lang: o.lang, receipts: rp}
 	defer rp.start(ctx)()
 	if o.once {
 		res, err := p.PollOnce(ctx)
@@ -133,6 +136,12 @@ func runPoll(ctx context.Context, e *env, opts any, args []string, columns map[s
 	err = p.Run(ctx, func(ctx context.Context, res mailbox.Result) error {
 		err := pr.pass(ctx, res)
 		rp.signal()
+		if errors.Is(err, state.ErrLostClaim) {
+			// A claim of this process ran out and another process took the file over (a
+			// shared state): that process records it; this one goes on.
+			s.log.Warn().Err(err).Msg("a claim was taken over by another process; it finishes that file")
+			return nil
+		}
 		if errors.Is(err, state.ErrLocked) {
 			// Another command (unlock, import) holds the state for a while: the spooled files
 			// keep their status and are taken by the next pass.
@@ -192,6 +201,7 @@ type passRunner struct {
 	e          *env
 	s          *setup
 	out, state string
+	pwDir      string
 	format     string
 	lang       string
 	code       int // worst exit code so far (waiting files and resends do not count for poll)
@@ -200,7 +210,7 @@ type passRunner struct {
 
 func (pr *passRunner) pass(ctx context.Context, res mailbox.Result) error {
 	defer pr.receipts.hold()()
-	st, err := openState(ctx, pr.state, 10*time.Second)
+	st, err := openState(ctx, pr.state, pr.pwDir, 10*time.Second)
 	if err != nil {
 		return err
 	}

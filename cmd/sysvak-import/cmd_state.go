@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/fhi/sysvak-import/internal/state"
-	"github.com/fhi/sysvak-import/internal/state/folder"
 	"github.com/fhi/sysvak-import/internal/state/pgstate"
 	"github.com/fhi/sysvak-import/internal/state/statedump"
 )
@@ -47,14 +46,6 @@ func stateCmd() *command {
 	}
 }
 
-// openStateAt opens a folder state or, for a postgres:// URL, a PostgreSQL state.
-func openStateAt(ctx context.Context, where string) (state.Store, error) {
-	if pgstate.IsURL(where) {
-		return pgstate.Open(ctx, where, pgstate.Options{})
-	}
-	return folder.Open(ctx, where, folder.Options{LockTimeout: 15 * time.Second})
-}
-
 func runState(ctx context.Context, e *env, opts any, args []string, _ map[string]string) int {
 	o := opts.(*stateFlags)
 	if len(args) == 0 || (args[0] == "check" && len(args) != 1) || (args[0] != "check" && len(args) != 2) {
@@ -74,7 +65,7 @@ func runState(ctx context.Context, e *env, opts any, args []string, _ map[string
 		fmt.Fprintf(e.stderr, "sysvak-import state: unknown subcommand %q (check, export, import)\n", args[0])
 		return exitUsage
 	}
-	st, err := openStateAt(ctx, o.state)
+	st, err := openState(ctx, o.state, "", 15*time.Second)
 	if err != nil {
 		return exitFor(e, log, err)
 	}

@@ -62,7 +62,7 @@ func runUnlock(ctx context.Context, e *env, opts any, args []string, columns map
 		fmt.Fprintf(e.stderr, "sysvak-import unlock: %v\n", err)
 		return exitUsage
 	}
-	st, err := openState(ctx, o.state, 15*time.Second)
+	st, err := openState(ctx, o.state, o.passwordDir, 15*time.Second)
 	if err != nil {
 		return exitFor(e, s.log, err)
 	}

@@ -31,7 +31,7 @@ func validateCmd() *command {
 		name:    "validate",
 		summary: "Pre-validate files for vaccinators: read, check and print the report. Writes nothing but what --report/--annotate ask for; no ledger.",
 		usage:   "FILE...",
-		ignored: []string{"state", "out"},
+		ignored: []string{"state", "out", "password-dir", "claim-lease"},
 		examples: []string{
 			"sysvak-import validate vaksiner.xlsx",
 			"sysvak-import validate --lang en --format json vaksiner.xlsx",

@@ -26,6 +26,8 @@ type commonFlags struct {
 	codes          string
 	asOf           string
 	passwordFile   string
+	passwordDir    string
+	claimLease     time.Duration
 	logFormat      string
 	logLevel       string
 	allowSynthetic bool
@@ -38,6 +40,8 @@ type commonFlags struct {
 func addCommon(fs *flag.FlagSet, c *commonFlags) {
 	fs.StringVar(&c.config, "config", "", "TOML config file (keys are the flag names; [columns] maps extra headers to column keys)")
 	fs.StringVar(&c.state, "state", "./sysvak-state", "state folder: ledger, spool, password drop-box")
+	fs.StringVar(&c.passwordDir, "password-dir", "", "password drop-box folder when the state is a PostgreSQL URL (a folder state has STATE/passwords)")
+	fs.DurationVar(&c.claimLease, "claim-lease", time.Minute, "how long a claim on a file or message lasts unrenewed: a killed process's work is taken over after it")
 	fs.StringVar(&c.out, "out", "./sysvak-out", "output folder: OUT/<file-id>/records.jsonl, report.json, report.txt")
 	fs.StringVar(&c.lang, "lang", "nb", "language of messages: nb (Norwegian bokmål) or en")
 	fs.StringVar(&c.format, "format", "text", "report on stdout: text or json")
@@ -58,6 +62,8 @@ type setup struct {
 	log       zerolog.Logger
 	opts      importer.Options
 	passwords []secret.Secret
+	// claimLease is --claim-lease.
+	claimLease time.Duration
 }
 
 func (c *commonFlags) resolve(ctx context.Context, e *env, columns map[string]string) (*setup, error) {
@@ -92,7 +98,10 @@ func (c *commonFlags) resolve(ctx context.Context, e *env, columns map[string]st
 	lim.SetMaxFileSize(c.maxFileSizeMiB << 20)
 	lim.MaxUnzipSize = c.maxUnzipMiB << 20
 	lim.MaxRows = c.maxRows
-	s := &setup{log: log}
+	if c.claimLease < time.Second {
+		return nil, usagef("--claim-lease must be at least 1s, not %v", c.claimLease)
+	}
+	s := &setup{claimLease: c.claimLease, log: log}
 	s.opts = importer.Options{
 		Lang: c.lang,
 		Check: validate.Options{

@@ -219,9 +219,11 @@ func placeholder(f *flag.Flag) string {
 	case "as-of":
 		return "YYYY-MM-DD"
 	case "state":
+		return "DIR|URL"
+	case "out", "report", "password-dir":
 		return "DIR"
-	case "out", "report":
-		return "DIR"
+	case "claim-lease":
+		return "DURATION"
 	case "max-file-size", "max-unzip-size":
 		return "MIB"
 	case "imap-addr", "addr", "listen":

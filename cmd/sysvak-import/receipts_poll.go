@@ -27,6 +27,7 @@ import (
 type receiptPoll struct {
 	rs       *receiptSetup // nil: receipts are off
 	stateDir string
+	pwDir    string // --password-dir (PostgreSQL state)
 	once     bool
 	mu       sync.Mutex
 	log      zerolog.Logger
@@ -35,12 +36,12 @@ type receiptPoll struct {
 
 // forPoll resolves the receipt flags for poll (usage errors: exit 3). The result is never nil;
 // with receipts off it only opens the state.
-func (o *receiptFlags) forPoll(ctx context.Context, e *env, oauth *oauthFlags, stateDir string, once bool, log zerolog.Logger) (*receiptPoll, error) {
+func (o *receiptFlags) forPoll(ctx context.Context, e *env, oauth *oauthFlags, stateDir, pwDir string, once bool, log zerolog.Logger) (*receiptPoll, error) {
 	rs, err := o.resolve(ctx, e, oauth, log)
 	if err != nil {
 		return nil, err
 	}
-	return &receiptPoll{rs: rs, stateDir: stateDir, once: once, log: log, wake: make(chan struct{}, 1)}, nil
+	return &receiptPoll{rs: rs, stateDir: stateDir, pwDir: pwDir, once: once, log: log, wake: make(chan struct{}, 1)}, nil
 }
 
 // hold keeps the state this caller's until the returned function is called.
@@ -115,7 +116,7 @@ func (rp *receiptPoll) builderFor(st state.Store) *receipt.Builder {
 // the store is closed.
 func (rp *receiptPoll) openMailboxStore(ctx context.Context) (mailbox.Store, error) {
 	rp.mu.Lock()
-	st, err := openState(ctx, rp.stateDir, 10*time.Second)
+	st, err := openState(ctx, rp.stateDir, rp.pwDir, 10*time.Second)
 	if err != nil {
 		rp.mu.Unlock()
 		return nil, err
@@ -142,7 +143,7 @@ func (s *heldStore) Close() error {
 // worker is the outbox worker over short openings of the state.
 func (rp *receiptPoll) worker() *receipt.Worker {
 	open := func(ctx context.Context) (state.Outbox, func() error, error) {
-		st, err := openState(ctx, rp.stateDir, 10*time.Second)
+		st, err := openState(ctx, rp.stateDir, rp.pwDir, 10*time.Second)
 		if err != nil {
 			return nil, nil, err
 		}

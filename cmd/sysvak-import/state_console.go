@@ -9,6 +9,6 @@ import (
 
 // openConsoleState opens the state of the console's commands (serve, operator, audit): a folder
 // or a PostgreSQL URL.
-func openConsoleState(ctx context.Context, where string, _ time.Duration) (state.Store, error) {
-	return openStateAt(ctx, where)
+func openConsoleState(ctx context.Context, where string, wait time.Duration) (state.Store, error) {
+	return openState(ctx, where, "", wait)
 }

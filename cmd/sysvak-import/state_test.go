@@ -15,7 +15,12 @@ import (
 // pg is one throw-away PostgreSQL cluster for this test binary (a database per test).
 var pg pgtest.Shared
 
-func TestMain(m *testing.M) { os.Exit(pg.Run(m)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(cliEnv) == "1" {
+		runAsCLI()
+	}
+	os.Exit(pg.Run(m))
+}
 
 // A folder state filled by real imports moves into PostgreSQL with state export / state import,
 // and state check finds both consistent (exit 0); a damaged PostgreSQL state is inconsistent

@@ -57,6 +57,13 @@ func (s *Service) Pass(ctx context.Context, in PassInput, known []secret.Secret,
 		f := files[i]
 		delete(hasDrop, f.ID)
 		ev, err := s.passFile(context.WithoutCancel(ctx), f, known, dropped)
+		for try := 0; errors.Is(err, state.ErrLedgerConflict) && try < 5; try++ {
+			// Another process registered some of its keys meanwhile: again, with a fresh view.
+			s.cfg.Log.Info().Str("file_id", f.ID).Msg("ledger changed while the file was processed; processing it again")
+			if f, err = s.st.File(ctx, f.ID); err == nil {
+				ev, err = s.passFile(context.WithoutCancel(ctx), f, known, dropped)
+			}
+		}
 		if err != nil {
 			return err
 		}

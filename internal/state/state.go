@@ -42,6 +42,13 @@ var (
 	ErrLostClaim = errors.New("state: the claim is no longer held")
 	// ErrLocked: a folder state is open in another process.
 	ErrLocked = errors.New("state: the state is in use by another sysvak-import process")
+	// ErrUnavailable: the state cannot be reached now (a database restarting or down); a
+	// long-running process waits and tries again, a one-shot run exits 4.
+	ErrUnavailable = errors.New("state: the state is unavailable")
+	// ErrLedgerConflict: in a shared state another file registered some of the file's keys after
+	// its ledger view was taken; nothing was recorded and the claim was released: process the
+	// file again (those rows then become ledger duplicates). It comes wrapped with ErrLostClaim.
+	ErrLedgerConflict = errors.New("state: keys of the file were registered by another file meanwhile")
 	// ErrBadFileID: a file id is 16 lower-case hex digits.
 	ErrBadFileID = errors.New("state: a file id is 16 lower-case hex digits")
 )

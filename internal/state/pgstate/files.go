@@ -249,7 +249,7 @@ func (s *Store) RecordOutcome(ctx context.Context, id string, o state.Outcome) e
 		if rerr := s.ReleaseClaim(ctx, o.Claim); rerr != nil && !errors.Is(rerr, state.ErrLostClaim) {
 			return rerr
 		}
-		return fmt.Errorf("file %s: %w: %w", id, state.ErrLostClaim, ErrLedgerConflict)
+		return fmt.Errorf("file %s: %w: %w", id, state.ErrLostClaim, state.ErrLedgerConflict)
 	}
 	if err != nil && !errors.Is(err, state.ErrLostClaim) && !errors.Is(err, state.ErrNotFound) {
 		err = fmt.Errorf("pgstate: record outcome of %s: %w", id, err)

@@ -22,13 +22,13 @@ import (
 
 // ErrUnavailable wraps errors that mean the database cannot be reached (down, restarting,
 // refusing connections): an operational failure (exit 4), worth retrying later.
-var ErrUnavailable = errors.New("pgstate: the PostgreSQL state is unavailable")
+var ErrUnavailable = state.ErrUnavailable
 
 // ErrLedgerConflict is returned (wrapped together with state.ErrLostClaim) by RecordOutcome when
 // another file registered some of the file's keys after its ledger view was taken: nothing is
 // recorded, the claim is released, and the file is processed again with a fresh view (its
 // rows then become ledger duplicates).
-var ErrLedgerConflict = errors.New("pgstate: keys of the file were registered by another file meanwhile")
+var ErrLedgerConflict = state.ErrLedgerConflict
 
 // Options tune Open.
 type Options struct {
