@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -128,7 +129,13 @@ func unwrapLocal(ctx context.Context, s *setup, path string) *decrypt.Plain {
 	if err != nil || fi.Size() > s.opts.Limits.MaxFileSize {
 		return nil
 	}
-	plain, err := decrypt.Unwrap(ctx, f, fi.Size(), s.passwords, s.opts.Limits.Limits)
+	// A plain workbook's Plain reads from the reader it was given: give it the bytes, not f,
+	// which is closed on return.
+	data, err := io.ReadAll(io.LimitReader(f, fi.Size()))
+	if err != nil {
+		return nil
+	}
+	plain, err := decrypt.Unwrap(ctx, bytes.NewReader(data), int64(len(data)), s.passwords, s.opts.Limits.Limits)
 	if err != nil {
 		return nil
 	}

@@ -66,7 +66,7 @@ func TestOutputsNeverOverwrite(t *testing.T) {
 		t.Errorf("template --force: exit %d, %q", r.code, r.stderr)
 	}
 	if r := runCLI(t, nil, "validate", "--as-of", "2026-11-23", "--force", "--annotate", out, book); r.code != exitOK {
-		t.Errorf("validate --annotate --force: exit %d, %q", r.code, r.stderr)
+		t.Errorf("validate --annotate --force: exit %d, %q %q", r.code, r.stderr, r.stdout)
 	}
 	unchanged(book, clean)
 }
