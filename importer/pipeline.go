@@ -360,33 +360,35 @@ func readRows(ctx context.Context, f io.ReaderAt, size int64, in Input, o Option
 	// From here on nothing keeps a row's cell text beyond the row (findings are copied by
 	// keepFindings, records are written out), so fastxlsx can reuse one buffer for it.
 	fastxlsx.ReuseRowMemory(book)
-	for _, h := range sheet.Header().Unknown {
-		rep.Findings = append(rep.Findings, validate.Finding{Code: validate.HeaderUnknownColumn, Severity: validate.SeverityWarning,
-			Args: validate.Args{"column": h}})
-	}
-
-	var absent [validate.NumColumns]bool
-	hdr := sheet.Header()
-	for col := validate.Column(0); col < validate.NumColumns; col++ {
-		absent[col] = !hdr.Has(col)
-	}
-	rep.Findings = append(rep.Findings, validate.FileLevelMissing(absent)...)
+	absent := checkHeader(rep, sheet.Header())
 	checker, err := o.checker(book.Date1904(), absent)
 	if err != nil {
 		return operational("checker: %w", err)
 	}
-	var (
-		findings []validate.Finding
-		line     = make([]byte, 0, 512)
-		iso      = make([]byte, 0, 10)
-		// A validate-only run keeps no records: the JSON line is not even formatted.
-		_, discard = sk.(noLedger)
-	)
-	// One Record for the whole file, overwritten by every row: it escapes (sink.record takes
-	// its address through an interface), and one per row was 200 bytes of garbage a row.
-	rec := new(validate.Record)
+	_, discard := sk.(noLedger)
+	return checkRows(ctx, sheet, o, &rowChecker{checker: checker, rep: rep, hasher: hasher, keys: keys, sk: sk, discard: discard,
+		line: make([]byte, 0, 512), iso: make([]byte, 0, 10), rec: new(validate.Record)})
+}
+
+// checkHeader reports the header's unknown columns (warnings) and the columns it lacks
+// (validate.FileLevelMissing), and returns which columns are absent.
+func checkHeader(rep *report.Report, hdr workbook.HeaderInfo) (absent [validate.NumColumns]bool) {
+	for _, h := range hdr.Unknown {
+		rep.Findings = append(rep.Findings, validate.Finding{Code: validate.HeaderUnknownColumn, Severity: validate.SeverityWarning,
+			Args: validate.Args{"column": h}})
+	}
+	for col := validate.Column(0); col < validate.NumColumns; col++ {
+		absent[col] = !hdr.Has(col)
+	}
+	rep.Findings = append(rep.Findings, validate.FileLevelMissing(absent)...)
+	return absent
+}
+
+// checkRows runs every data row of sheet through rc, checking for cancellation and reporting
+// progress every 16,384 rows.
+func checkRows(ctx context.Context, sheet *workbook.Sheet, o Options, rc *rowChecker) error {
+	rep := rc.rep
 	for sheet.Next() {
-		row := sheet.Row()
 		rep.Stats.Rows++
 		if rep.Stats.Rows&0x3fff == 0 {
 			if err := ctx.Err(); err != nil {
@@ -396,34 +398,7 @@ func readRows(ctx context.Context, f io.ReaderAt, size int64, in Input, o Option
 				o.Progress(rep.Stats.Rows)
 			}
 		}
-		*rec, findings = checker.Check(row, findings[:0])
-		if validate.HasError(findings) {
-			rep.Stats.Rejected++
-			rep.Findings = keepFindings(rep.Findings, findings)
-			continue
-		}
-		iso = appendISODate(iso[:0], rec.VaccinationDate)
-		k := hasher.Key(rec.PersonID, iso, rec.SysvakCode)
-		dup, register := dedup(rep.FileID, rec, k, keys, sk)
-		for _, d := range dup {
-			switch d.Code {
-			case validate.RowDuplicate, validate.RowDuplicateConflict:
-				rep.Stats.DuplicatesInFile++
-			case validate.LedgerDuplicate:
-				rep.Stats.DuplicatesInLedger++
-			}
-		}
-		findings = append(findings, dup...)
-		rep.Findings = keepFindings(rep.Findings, findings)
-		if !register {
-			continue
-		}
-		rep.Stats.Registered++
-		if discard {
-			continue
-		}
-		line = appendRecord(line[:0], rep.FileID, rec)
-		if err := sk.record(line, rec); err != nil {
+		if err := rc.row(sheet.Row()); err != nil {
 			return err
 		}
 	}
@@ -443,6 +418,58 @@ func readRows(ctx context.Context, f io.ReaderAt, size int64, in Input, o Option
 		return &fileError{code: validate.FileNoRows, detail: "header but no data rows"}
 	}
 	return nil
+}
+
+// rowChecker checks, deduplicates and registers one row at a time; its buffers are reused
+// from row to row.
+type rowChecker struct {
+	checker *validate.Checker
+	rep     *report.Report
+	hasher  *ledger.Hasher
+	keys    *keyTable
+	sk      sink
+	discard bool // a validate-only run: the sink keeps no records
+
+	findings  []validate.Finding
+	line, iso []byte
+	// One Record for the whole file, overwritten by every row: it escapes (sink.record takes
+	// its address through an interface), and one per row was 200 bytes of garbage a row.
+	rec *validate.Record
+}
+
+// row checks one row: a row with errors is rejected, otherwise it is deduplicated against the
+// file and the ledger and, if new, registered and written to the sink (in a validate-only run
+// the JSON line is not even formatted).
+func (rc *rowChecker) row(row *validate.Row) error {
+	rep, rec := rc.rep, rc.rec
+	*rec, rc.findings = rc.checker.Check(row, rc.findings[:0])
+	if validate.HasError(rc.findings) {
+		rep.Stats.Rejected++
+		rep.Findings = keepFindings(rep.Findings, rc.findings)
+		return nil
+	}
+	rc.iso = appendISODate(rc.iso[:0], rec.VaccinationDate)
+	k := rc.hasher.Key(rec.PersonID, rc.iso, rec.SysvakCode)
+	dup, register := dedup(rep.FileID, rec, k, rc.keys, rc.sk)
+	for _, d := range dup {
+		switch d.Code {
+		case validate.RowDuplicate, validate.RowDuplicateConflict:
+			rep.Stats.DuplicatesInFile++
+		case validate.LedgerDuplicate:
+			rep.Stats.DuplicatesInLedger++
+		}
+	}
+	rc.findings = append(rc.findings, dup...)
+	rep.Findings = keepFindings(rep.Findings, rc.findings)
+	if !register {
+		return nil
+	}
+	rep.Stats.Registered++
+	if rc.discard {
+		return nil
+	}
+	rc.line = appendRecord(rc.line[:0], rep.FileID, rec)
+	return rc.sk.record(rc.line, rec)
 }
 
 // keepFindings appends fs to dst with their strings copied: a finding's Value (and possibly

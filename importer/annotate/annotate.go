@@ -539,40 +539,12 @@ func (a *annotator) findingsSheet(entries []entry) error {
 	if _, err := f.NewSheet(name); err != nil {
 		return err
 	}
-	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}}})
+	st, err := a.findingsStyles()
 	if err != nil {
 		return err
 	}
-	link, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Color: "0563C1", Underline: "single"}})
-	if err != nil {
+	if err := a.findingsHeader(name, st.bold); err != nil {
 		return err
-	}
-	wrap, err := f.NewStyle(&excelize.Style{Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"}})
-	if err != nil {
-		return err
-	}
-	var sevStyle [2]int
-	for i, sev := range []validate.Severity{validate.SeverityError, validate.SeverityWarning} {
-		if sevStyle[i], err = f.NewStyle(&excelize.Style{Fill: fillFor(sev)}); err != nil {
-			return err
-		}
-	}
-	head := a.lab.columns
-	hrow := make([]any, len(head))
-	for i, h := range head {
-		hrow[i] = h
-	}
-	if err := f.SetSheetRow(name, "A1", &hrow); err != nil {
-		return err
-	}
-	if err := f.SetCellStyle(name, "A1", "F1", bold); err != nil {
-		return err
-	}
-	for i, w := range []float64{8, 24, 10, 28, 12, 90} {
-		col, _ := excelize.ColumnNumberToName(i + 1)
-		if err := f.SetColWidth(name, col, col, w); err != nil {
-			return err
-		}
 	}
 	if len(entries) == 0 {
 		if err := f.SetCellStr(name, "A2", a.lab.none); err != nil {
@@ -590,45 +562,8 @@ func (a *annotator) findingsSheet(entries []entry) error {
 		}
 	}
 	for i, e := range entries {
-		r := i + 2
-		fd := e.f
-		var row []any
-		if fd.Row > 0 {
-			row = append(row, fd.Row)
-		} else {
-			row = append(row, nil)
-		}
-		colText := fd.Column
-		if c, ok := validate.ColumnByKey(fd.Column); ok && headers[c] != "" {
-			colText = headers[c]
-		}
-		row = append(row, colText, e.cell, string(fd.Code), a.lab.severity(fd.Severity), fd.Message)
-		start, _ := excelize.CoordinatesToCellName(1, r)
-		if err := f.SetSheetRow(name, start, &row); err != nil {
+		if err := a.findingsRow(name, i+2, e, headers, st); err != nil {
 			return err
-		}
-		sevCell, _ := excelize.CoordinatesToCellName(5, r)
-		ss := sevStyle[1]
-		if fd.Severity == validate.SeverityError {
-			ss = sevStyle[0]
-		}
-		if err := f.SetCellStyle(name, sevCell, sevCell, ss); err != nil {
-			return err
-		}
-		msgCell, _ := excelize.CoordinatesToCellName(6, r)
-		if err := f.SetCellStyle(name, msgCell, msgCell, wrap); err != nil {
-			return err
-		}
-		if e.cell != "" {
-			c, _ := excelize.CoordinatesToCellName(3, r)
-			loc := Location(a.hdr.Sheet, e.cell)
-			tip := loc
-			if err := f.SetCellHyperLink(name, c, loc, "Location", excelize.HyperlinkOpts{Tooltip: &tip}); err != nil {
-				return err
-			}
-			if err := f.SetCellStyle(name, c, c, link); err != nil {
-				return err
-			}
 		}
 	}
 	if err := f.SetPanes(name, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft",
@@ -649,6 +584,102 @@ func (a *annotator) findingsSheet(entries []entry) error {
 		return err
 	}
 	f.SetActiveSheet(0)
+	return nil
+}
+
+// findingsStyleIDs are the styles of the Funn sheet: the header row, the cell links, the
+// wrapped message and the severity fills (error, warning).
+type findingsStyleIDs struct {
+	bold, link, wrap int
+	sev              [2]int
+}
+
+// findingsStyles creates the styles of the Funn sheet in the workbook.
+func (a *annotator) findingsStyles() (st findingsStyleIDs, err error) {
+	f := a.f
+	if st.bold, err = f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"DDEBF7"}}}); err != nil {
+		return st, err
+	}
+	if st.link, err = f.NewStyle(&excelize.Style{Font: &excelize.Font{Color: "0563C1", Underline: "single"}}); err != nil {
+		return st, err
+	}
+	if st.wrap, err = f.NewStyle(&excelize.Style{Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"}}); err != nil {
+		return st, err
+	}
+	for i, sev := range []validate.Severity{validate.SeverityError, validate.SeverityWarning} {
+		if st.sev[i], err = f.NewStyle(&excelize.Style{Fill: fillFor(sev)}); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+// findingsHeader writes the Funn sheet's header row in style bold and sets the column widths.
+func (a *annotator) findingsHeader(name string, bold int) error {
+	f := a.f
+	head := a.lab.columns
+	hrow := make([]any, len(head))
+	for i, h := range head {
+		hrow[i] = h
+	}
+	if err := f.SetSheetRow(name, "A1", &hrow); err != nil {
+		return err
+	}
+	if err := f.SetCellStyle(name, "A1", "F1", bold); err != nil {
+		return err
+	}
+	for i, w := range []float64{8, 24, 10, 28, 12, 90} {
+		col, _ := excelize.ColumnNumberToName(i + 1)
+		if err := f.SetColWidth(name, col, col, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// findingsRow writes entry e as row r of the Funn sheet: row number, column (by its header
+// text in the file when it has one), cell (a link to it), code, severity and message.
+func (a *annotator) findingsRow(name string, r int, e entry, headers [validate.NumColumns]string, st findingsStyleIDs) error {
+	f := a.f
+	fd := e.f
+	var row []any
+	if fd.Row > 0 {
+		row = append(row, fd.Row)
+	} else {
+		row = append(row, nil)
+	}
+	colText := fd.Column
+	if c, ok := validate.ColumnByKey(fd.Column); ok && headers[c] != "" {
+		colText = headers[c]
+	}
+	row = append(row, colText, e.cell, string(fd.Code), a.lab.severity(fd.Severity), fd.Message)
+	start, _ := excelize.CoordinatesToCellName(1, r)
+	if err := f.SetSheetRow(name, start, &row); err != nil {
+		return err
+	}
+	sevCell, _ := excelize.CoordinatesToCellName(5, r)
+	ss := st.sev[1]
+	if fd.Severity == validate.SeverityError {
+		ss = st.sev[0]
+	}
+	if err := f.SetCellStyle(name, sevCell, sevCell, ss); err != nil {
+		return err
+	}
+	msgCell, _ := excelize.CoordinatesToCellName(6, r)
+	if err := f.SetCellStyle(name, msgCell, msgCell, st.wrap); err != nil {
+		return err
+	}
+	if e.cell != "" {
+		c, _ := excelize.CoordinatesToCellName(3, r)
+		loc := Location(a.hdr.Sheet, e.cell)
+		tip := loc
+		if err := f.SetCellHyperLink(name, c, loc, "Location", excelize.HyperlinkOpts{Tooltip: &tip}); err != nil {
+			return err
+		}
+		if err := f.SetCellStyle(name, c, c, st.link); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -85,87 +85,130 @@ func StartDovecotWith(opts DovecotOptions) (*Dovecot, error) {
 	return d, nil
 }
 
+// startDovecot writes a configuration for Dovecot under dir, starts it and waits for its greeting.
 func startDovecot(bin, dir string, opts DovecotOptions) (*Dovecot, error) {
-	users := opts.Users
-	runUser, runGroup := "nobody", "nogroup"
-	var uid, gid int
-	root := os.Geteuid() == 0
-	if root {
-		u, err := user.Lookup(runUser)
-		if err != nil {
-			return nil, fmt.Errorf("imaptest: %w", err)
-		}
-		uid, _ = strconv.Atoi(u.Uid)
-		gid, _ = strconv.Atoi(u.Gid)
-		if g, err := user.LookupGroupId(u.Gid); err == nil {
-			runGroup = g.Name
-		}
-	} else {
-		u, err := user.Current()
-		if err != nil {
-			return nil, fmt.Errorf("imaptest: %w", err)
-		}
-		g, err := user.LookupGroupId(u.Gid)
-		if err != nil {
-			return nil, fmt.Errorf("imaptest: %w", err)
-		}
-		runUser, runGroup = u.Username, g.Name
-		uid, gid = os.Geteuid(), os.Getegid()
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	as, err := dovecotRunAs()
 	if err != nil {
-		return nil, fmt.Errorf("imaptest: %w", err)
+		return nil, err
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	var passwd strings.Builder
-	for i := 1; i <= users; i++ {
-		fmt.Fprintf(&passwd, "%s:{PLAIN}secret\n", dovecotUser(i))
+	port, err := freePort()
+	if err != nil {
+		return nil, err
 	}
-	confText := dovecotConf
-	if opts.OAuth != nil {
-		if err := checkOAuthVersion(bin); err != nil {
-			return nil, err
-		}
-		confText = strings.Replace(confText, "auth_mechanisms = plain login\n", dovecotOAuthConf, 1)
-		confText = strings.Replace(confText, "service anvil {\n", dovecotNoPenalty, 1)
-		if err := opts.OAuth.writeValidationKey(filepath.Join(dir, "keys")); err != nil {
-			return nil, err
-		}
-		oauthExt := strings.ReplaceAll(dovecotOAuthExt, "$D", dir)
-		if err := os.WriteFile(filepath.Join(dir, "dovecot-oauth2.conf.ext"), []byte(oauthExt), 0o600); err != nil {
-			return nil, fmt.Errorf("imaptest: %w", err)
-		}
-	}
-	conf := strings.NewReplacer("$D", dir, "$PORT", strconv.Itoa(port), "$USER", runUser, "$GROUP", runGroup).Replace(confText)
-	for _, sub := range []string{"run", "state", "mail"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
-			return nil, fmt.Errorf("imaptest: %w", err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, "users"), []byte(passwd.String()), 0o600); err != nil {
-		return nil, fmt.Errorf("imaptest: %w", err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "dovecot.conf"), []byte(conf), 0o600); err != nil {
-		return nil, fmt.Errorf("imaptest: %w", err)
-	}
-	if root {
-		_ = filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error { return os.Lchown(p, uid, gid) })
-		_ = os.Chmod(dir, 0o700)
+	if err := writeDovecotConfig(bin, dir, opts, port, as); err != nil {
+		return nil, err
 	}
 	cmd := exec.Command(bin, "-F", "-c", filepath.Join(dir, "dovecot.conf"))
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if root {
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	if as.root {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(as.uid), Gid: uint32(as.gid)}
 	}
 	out := &syncBuf{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("imaptest: start dovecot: %w", err)
 	}
-	d := &Dovecot{addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir, cmd: cmd, done: make(chan struct{}), max: users}
+	d := &Dovecot{addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir, cmd: cmd, done: make(chan struct{}), max: opts.Users}
 	go func() { _ = cmd.Wait(); close(d.done) }()
+	if err := d.waitGreeting(out); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// dovecotAccount is the account Dovecot runs as: nobody when we are root, else the current
+// user.
+type dovecotAccount struct {
+	user, group string
+	uid, gid    int
+	root        bool
+}
+
+// dovecotRunAs looks up the account Dovecot runs as.
+func dovecotRunAs() (dovecotAccount, error) {
+	as := dovecotAccount{user: "nobody", group: "nogroup", root: os.Geteuid() == 0}
+	if as.root {
+		u, err := user.Lookup(as.user)
+		if err != nil {
+			return as, fmt.Errorf("imaptest: %w", err)
+		}
+		as.uid, _ = strconv.Atoi(u.Uid)
+		as.gid, _ = strconv.Atoi(u.Gid)
+		if g, err := user.LookupGroupId(u.Gid); err == nil {
+			as.group = g.Name
+		}
+		return as, nil
+	}
+	u, err := user.Current()
+	if err != nil {
+		return as, fmt.Errorf("imaptest: %w", err)
+	}
+	g, err := user.LookupGroupId(u.Gid)
+	if err != nil {
+		return as, fmt.Errorf("imaptest: %w", err)
+	}
+	as.user, as.group = u.Username, g.Name
+	as.uid, as.gid = os.Geteuid(), os.Getegid()
+	return as, nil
+}
+
+// freePort is a local TCP port that was free a moment ago.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("imaptest: %w", err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	return port, nil
+}
+
+// writeDovecotConfig writes Dovecot's configuration, its users (all with password secret)
+// and its directories under dir, with OAuth set up if opts asks for it; as root it hands
+// dir to the account Dovecot runs as.
+func writeDovecotConfig(bin, dir string, opts DovecotOptions, port int, as dovecotAccount) error {
+	var passwd strings.Builder
+	for i := 1; i <= opts.Users; i++ {
+		fmt.Fprintf(&passwd, "%s:{PLAIN}secret\n", dovecotUser(i))
+	}
+	confText := dovecotConf
+	if opts.OAuth != nil {
+		if err := checkOAuthVersion(bin); err != nil {
+			return err
+		}
+		confText = strings.Replace(confText, "auth_mechanisms = plain login\n", dovecotOAuthConf, 1)
+		confText = strings.Replace(confText, "service anvil {\n", dovecotNoPenalty, 1)
+		if err := opts.OAuth.writeValidationKey(filepath.Join(dir, "keys")); err != nil {
+			return err
+		}
+		oauthExt := strings.ReplaceAll(dovecotOAuthExt, "$D", dir)
+		if err := os.WriteFile(filepath.Join(dir, "dovecot-oauth2.conf.ext"), []byte(oauthExt), 0o600); err != nil {
+			return fmt.Errorf("imaptest: %w", err)
+		}
+	}
+	conf := strings.NewReplacer("$D", dir, "$PORT", strconv.Itoa(port), "$USER", as.user, "$GROUP", as.group).Replace(confText)
+	for _, sub := range []string{"run", "state", "mail"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			return fmt.Errorf("imaptest: %w", err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "users"), []byte(passwd.String()), 0o600); err != nil {
+		return fmt.Errorf("imaptest: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "dovecot.conf"), []byte(conf), 0o600); err != nil {
+		return fmt.Errorf("imaptest: %w", err)
+	}
+	if as.root {
+		_ = filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error { return os.Lchown(p, as.uid, as.gid) })
+		_ = os.Chmod(dir, 0o700)
+	}
+	return nil
+}
+
+// waitGreeting waits up to 15 seconds for Dovecot's IMAP greeting, stopping it if it does not
+// come; the error carries Dovecot's output (out) and log.
+func (d *Dovecot) waitGreeting(out *syncBuf) error {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", d.addr, time.Second)
@@ -174,19 +217,19 @@ func startDovecot(bin, dir string, opts DovecotOptions) (*Dovecot, error) {
 			line, _ := bufio.NewReader(c).ReadString('\n')
 			c.Close()
 			if strings.HasPrefix(line, "* OK") {
-				return d, nil
+				return nil
 			}
 		}
 		select {
 		case <-d.done:
-			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-			return nil, fmt.Errorf("imaptest: dovecot exited: %s\n%s", out.String(), log)
+			log, _ := os.ReadFile(filepath.Join(d.dir, "dovecot.log"))
+			return fmt.Errorf("imaptest: dovecot exited: %s\n%s", out.String(), log)
 		default:
 		}
 		if time.Now().After(deadline) {
 			d.stop()
-			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-			return nil, fmt.Errorf("imaptest: dovecot did not listen on %s: %s\n%s", d.addr, out.String(), log)
+			log, _ := os.ReadFile(filepath.Join(d.dir, "dovecot.log"))
+			return fmt.Errorf("imaptest: dovecot did not listen on %s: %s\n%s", d.addr, out.String(), log)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

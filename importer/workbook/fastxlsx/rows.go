@@ -578,140 +578,192 @@ func (it *rowIter) fastCell() (kind, a, b int) {
 // cell parses a <c> element whose start tag was just read; prevCol is the 1-based column of
 // the previous cell in the row (0 at the start). It returns this cell's column.
 func (it *rowIter) cell(prevCol int) (int, error) {
-	s := it.s
-	col, typ := prevCol+1, tOther
+	col, typ, err := cellAttrs(it.s, prevCol)
+	if err != nil {
+		return 0, err
+	}
+	var body cellBody
+	done := false
+	if !it.s.selfClose && len(it.s.prefix) == 0 {
+		// The common shapes, matched on the raw bytes (fastCell).
+		switch kind, a, b := it.fastCell(); kind {
+		case fastV:
+			body.hasV, body.va, body.vb, done = true, a, b, true
+		case fastIS:
+			body.hasIS, body.ia, body.ib, done = true, a, b, true
+		}
+	}
+	if !it.s.selfClose && !done {
+		if err := it.cellChildren(&body); err != nil {
+			return 0, err
+		}
+	}
+	ref, err := it.cellValue(typ, &body)
+	if err != nil {
+		return 0, err
+	}
+	return col, it.storeCell(col, ref, body.hasF)
+}
+
+// cellBody records what a cell's children held: whether it had a <v>, an <f> and an <is>,
+// and the arena spans [va,vb) of the value text and [ia,ib) of the inline string.
+type cellBody struct {
+	hasV, hasF, hasIS bool
+	va, vb, ia, ib    int
+}
+
+// cellAttrs reads the attributes of a <c> start tag: the column (from r, else the one after
+// prevCol) and the value type (from t). The style index is only validated.
+func cellAttrs(s *scanner, prevCol int) (col, typ int, err error) {
+	col, typ = prevCol+1, tOther
 	for _, a := range s.attrs {
 		if string(a.prefix) == "xmlns" {
-			return 0, unsupported("a namespace declaration on a cell")
+			return 0, 0, unsupported("a namespace declaration on a cell")
 		}
 		switch string(a.local) {
 		case "r":
 			c, ok := cellCol(a.val)
 			if !ok {
-				return 0, unsupported("a cell reference excelize would not read as such")
+				return 0, 0, unsupported("a cell reference excelize would not read as such")
 			}
 			col = c
 		case "s":
 			if !validStyle(a.val) {
-				return 0, unsupported("an invalid style index")
+				return 0, 0, unsupported("an invalid style index")
 			}
 		case "t":
-			switch string(a.val) {
-			case "s":
-				typ = tShared
-			case "inlineStr":
-				typ = tInline
-			default:
-				typ = tOther
-			}
+			typ = cellType(a.val)
 		}
 	}
 	if col > excelMaxColumns {
-		return 0, unsupported("a cell beyond column XFD")
+		return 0, 0, unsupported("a cell beyond column XFD")
 	}
-	var (
-		hasV, hasF, hasIS bool
-		va, vb, ia, ib    int
-		done              bool
-	)
-	if !s.selfClose && len(s.prefix) == 0 {
-		// The common shapes, matched on the raw bytes (fastCell).
-		switch kind, a, b := it.fastCell(); kind {
-		case fastV:
-			hasV, va, vb, done = true, a, b, true
-		case fastIS:
-			hasIS, ia, ib, done = true, a, b, true
+	return col, typ, nil
+}
+
+// cellType maps a cell's t attribute to the types the reader tells apart.
+func cellType(t []byte) int {
+	switch string(t) {
+	case "s":
+		return tShared
+	case "inlineStr":
+		return tInline
+	}
+	return tOther
+}
+
+// cellChildren is the general path for a cell's content, token by token up to its end tag:
+// it copies the <v> text and the <is> string into the arena and notes an <f>.
+func (it *rowIter) cellChildren(body *cellBody) error {
+	s := it.s
+	var name qname
+	if !name.set(s) {
+		return unsupported("a long element name")
+	}
+	for {
+		switch s.next() {
+		case tkText:
+			if !isBlank(s.text) {
+				return unsupported("text inside a cell")
+			}
+		case tkPI:
+		case tkStart:
+			if err := it.cellChild(body); err != nil {
+				return err
+			}
+		case tkEnd:
+			if !name.matches(s) {
+				return unsupported("mismatched end tag in a cell")
+			}
+			return nil
+		case tkCDATA:
+			return unsupported("CDATA in a cell")
+		default:
+			return scanErr(s, "the sheet ends inside a cell")
 		}
 	}
-	if !s.selfClose && !done {
-		var name qname
-		if !name.set(s) {
-			return 0, unsupported("a long element name")
+}
+
+// cellChild reads one child element of a cell whose start tag was just read.
+func (it *rowIter) cellChild(body *cellBody) error {
+	s := it.s
+	var err error
+	switch {
+	case s.isLocal("v"):
+		if body.hasV {
+			return unsupported("a cell with two values")
 		}
-	loop:
-		for {
-			switch s.next() {
-			case tkText:
-				if !isBlank(s.text) {
-					return 0, unsupported("text inside a cell")
-				}
-			case tkPI:
-			case tkStart:
-				var err error
-				switch {
-				case s.isLocal("v"):
-					if hasV {
-						return 0, unsupported("a cell with two values")
-					}
-					hasV = true
-					va = len(it.arena)
-					if it.arena, err = readText(s, it.arena); err != nil {
-						return 0, err
-					}
-					vb = len(it.arena)
-				case s.isLocal("f"):
-					hasF = true
-					if !s.skipTyped() {
-						return 0, scanErr(s, "")
-					}
-				case s.isLocal("is"):
-					if hasIS {
-						return 0, unsupported("a cell with two inline strings")
-					}
-					hasIS = true
-					ia = len(it.arena)
-					if !s.selfClose {
-						if it.arena, err = parseSI(s, it.arena); err != nil {
-							return 0, err
-						}
-					}
-					ib = len(it.arena)
-				default:
-					return 0, unsupported("an unknown element in a cell")
-				}
-			case tkEnd:
-				if !name.matches(s) {
-					return 0, unsupported("mismatched end tag in a cell")
-				}
-				break loop
-			case tkCDATA:
-				return 0, unsupported("CDATA in a cell")
-			default:
-				return 0, scanErr(s, "the sheet ends inside a cell")
+		body.hasV = true
+		body.va = len(it.arena)
+		if it.arena, err = readText(s, it.arena); err != nil {
+			return err
+		}
+		body.vb = len(it.arena)
+	case s.isLocal("f"):
+		body.hasF = true
+		if !s.skipTyped() {
+			return scanErr(s, "")
+		}
+	case s.isLocal("is"):
+		if body.hasIS {
+			return unsupported("a cell with two inline strings")
+		}
+		body.hasIS = true
+		body.ia = len(it.arena)
+		if !s.selfClose {
+			if it.arena, err = parseSI(s, it.arena); err != nil {
+				return err
 			}
 		}
+		body.ib = len(it.arena)
+	default:
+		return unsupported("an unknown element in a cell")
 	}
-	ref := cellRef{a: int32(va), b: int32(vb), sst: -1, formula: hasF && !hasV && !(typ == tInline && hasIS)}
+	return nil
+}
+
+// cellValue makes the cellRef for a cell of type typ: a shared-string cell's <v> becomes an
+// index into the table (and its text leaves the arena), an inline-string cell takes the <is>
+// span, any other cell the <v> span.
+func (it *rowIter) cellValue(typ int, body *cellBody) (cellRef, error) {
+	va, vb := body.va, body.vb
+	ref := cellRef{a: int32(va), b: int32(vb), sst: -1, formula: body.hasF && !body.hasV && !(typ == tInline && body.hasIS)}
 	switch typ {
 	case tShared:
 		if vb > va {
 			v := trimTN(it.arena[va:vb])
 			idx, ok := parseUint(v, 9)
 			if !ok {
-				return 0, unsupported("a shared string index excelize would not read as such")
+				return ref, unsupported("a shared string index excelize would not read as such")
 			}
 			if it.sst == nil || idx >= it.sst.count() {
-				return 0, unsupported("a shared string index outside the table")
+				return ref, unsupported("a shared string index outside the table")
 			}
 			ref.sst = int32(idx)
 			it.arena = it.arena[:va]
 			ref.a, ref.b = int32(va), int32(va)
 		}
 	case tInline:
-		if hasIS {
-			ref.a, ref.b = int32(ia), int32(ib)
+		if body.hasIS {
+			ref.a, ref.b = int32(body.ia), int32(body.ib)
 		}
 	}
+	return ref, nil
+}
+
+// storeCell puts ref at column col of the row, padding skipped columns with empty cells. An
+// empty cell without a formula is not stored.
+func (it *rowIter) storeCell(col int, ref cellRef, hasF bool) error {
 	empty := ref.sst < 0 && ref.a == ref.b || ref.sst >= 0 && it.sst.offs[ref.sst] == it.sst.offs[ref.sst+1]
 	if empty && !hasF {
-		return col, nil
+		return nil
 	}
 	if col <= len(it.refs) {
-		return 0, unsupported("cells out of column order")
+		return unsupported("cells out of column order")
 	}
 	for len(it.refs) < col-1 {
 		it.refs = append(it.refs, cellRef{sst: -1})
 	}
 	it.refs = append(it.refs, ref)
-	return col, nil
+	return nil
 }
