@@ -19,6 +19,15 @@ const (
 	LangEN = "en"
 )
 
+// ByLang returns en when lang is LangEN and nb otherwise: the one place that picks the fixed
+// words (labels) of a language; the report, the template and the annotated copy use it.
+func ByLang[T any](lang string, nb, en T) T {
+	if lang == LangEN {
+		return en
+	}
+	return nb
+}
+
 // Localize fills f.Message for the language ("nb" default, "en").
 func Localize(lang string, f *Finding) {
 	en := lang == LangEN

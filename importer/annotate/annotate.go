@@ -105,7 +105,7 @@ func WriteWith(ctx context.Context, in io.ReaderAt, size int64, findings []valid
 	case maxComments < 0:
 		maxComments = int(^uint(0) >> 1)
 	}
-	a := &annotator{f: f, hdr: hdr, lang: o.Lang, lab: labelsFor(o.Lang), styles: map[styleKey]int{}, maxComments: maxComments}
+	a := &annotator{f: f, hdr: hdr, lang: o.Lang, lab: validate.ByLang(o.Lang, labelsNB, labelsEN), styles: map[styleKey]int{}, maxComments: maxComments}
 	if err := guard(func() error { return a.run(ctx, findings) }); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -228,7 +228,7 @@ func TestAnnotate(t *testing.T) {
 			out := annotate(t, in, fs, Options{Lang: tc.lang})
 			orig, cp := openBook(t, in, ""), openBook(t, out, "")
 			sheet := tc.spec.sheet
-			lab := labelsFor(tc.lang)
+			lab := validate.ByLang(tc.lang, labelsNB, labelsEN)
 
 			// Sheets: Funn first and active, the others in their order after it.
 			wantSheets := append([]string{SheetFindings}, orig.GetSheetList()...)

@@ -33,13 +33,6 @@ var labelsEN = labels{
 	columns:     [6]string{"Row", "Column", "Cell", "Code", "Severity", "Message"},
 }
 
-func labelsFor(lang string) labels {
-	if lang == validate.LangEN {
-		return labelsEN
-	}
-	return labelsNB
-}
-
 func (l labels) severity(s validate.Severity) string {
 	if s == validate.SeverityError {
 		return l.errorWord

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/fhi/sysvak-import/internal/officekdf"
 	"github.com/fhi/sysvak-import/internal/secret"
 )
 
@@ -156,24 +157,9 @@ func hashOf(parts ...[]byte) []byte {
 // agilePasswordKeys derives the three keys of the password key encryptor (verifier input,
 // verifier value, key value) from the password ([MS-OFFCRYPTO] 2.3.4.11).
 func agilePasswordKeys(ctx context.Context, pw, salt []byte) ([3][]byte, error) {
-	u := utf16le(pw)
-	defer wipe(u)
-	h := sha512.New()
-	h.Write(salt)
-	h.Write(u)
-	hv := h.Sum(nil)
-	var it [4]byte
-	for i := 0; i < agileSpinCount; i++ {
-		if i&0xffff == 0 {
-			if err := ctx.Err(); err != nil {
-				return [3][]byte{}, err
-			}
-		}
-		binary.LittleEndian.PutUint32(it[:], uint32(i))
-		h.Reset()
-		h.Write(it[:])
-		h.Write(hv)
-		hv = h.Sum(hv[:0])
+	hv, err := officekdf.SpinHash(ctx, sha512.New(), salt, pw, agileSpinCount)
+	if err != nil {
+		return [3][]byte{}, err
 	}
 	defer wipe(hv)
 	var keys [3][]byte

@@ -18,8 +18,8 @@ import (
 	"fmt"
 	"hash"
 	"strings"
-	"unicode/utf16"
 
+	"github.com/fhi/sysvak-import/internal/officekdf"
 	"github.com/fhi/sysvak-import/validate"
 )
 
@@ -75,15 +75,6 @@ func parseOfficeScheme(info []byte, lim Limits) (officeScheme, error) {
 }
 
 // utf16le encodes the password as Office does (UTF-16LE, no terminator).
-func utf16le(pw []byte) []byte {
-	u := utf16.Encode([]rune(string(pw)))
-	b := make([]byte, 2*len(u))
-	for i, c := range u {
-		binary.LittleEndian.PutUint16(b[2*i:], c)
-	}
-	return b
-}
-
 func wipe(b []byte) {
 	for i := range b {
 		b[i] = 0
@@ -270,23 +261,9 @@ func cbcDecrypt(key, iv, in []byte) ([]byte, error) {
 func (a *agile) packageKey(ctx context.Context, pw []byte) ([]byte, error) {
 	p := a.pw
 	h := p.hash()
-	u := utf16le(pw)
-	defer wipe(u)
-	h.Write(p.salt)
-	h.Write(u)
-	hv := h.Sum(nil)
-	var it [4]byte
-	for i := 0; i < a.spin; i++ {
-		if i&0xffff == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		binary.LittleEndian.PutUint32(it[:], uint32(i))
-		h.Reset()
-		h.Write(it[:])
-		h.Write(hv)
-		hv = h.Sum(hv[:0])
+	hv, err := officekdf.SpinHash(ctx, h, p.salt, pw, a.spin)
+	if err != nil {
+		return nil, err
 	}
 	derive := func(bk []byte) []byte {
 		h.Reset()
@@ -445,24 +422,10 @@ func parseStandard(info []byte) (*standard, error) {
 }
 
 func (s *standard) packageKey(ctx context.Context, pw []byte) ([]byte, error) {
-	u := utf16le(pw)
-	defer wipe(u)
 	h := sha1.New()
-	h.Write(s.salt)
-	h.Write(u)
-	hv := h.Sum(nil)
-	var it [4]byte
-	for i := 0; i < 50000; i++ {
-		if i&0x3fff == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		binary.LittleEndian.PutUint32(it[:], uint32(i))
-		h.Reset()
-		h.Write(it[:])
-		h.Write(hv)
-		hv = h.Sum(hv[:0])
+	hv, err := officekdf.SpinHash(ctx, h, s.salt, pw, 50000)
+	if err != nil {
+		return nil, err
 	}
 	h.Reset()
 	h.Write(hv)

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/fhi/sysvak-import/internal/sniff"
 	"github.com/fhi/sysvak-import/validate"
 )
 
@@ -69,10 +70,10 @@ func (f Format) Code() validate.Code {
 }
 
 var (
-	magicZip      = []byte("PK\x03\x04")
-	magicZipEmpty = []byte("PK\x05\x06")
-	magicOLE      = []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}
-	armorMessage  = []byte("-----BEGIN PGP MESSAGE-----")
+	magicZip      = []byte(sniff.ZIP)
+	magicZipEmpty = []byte(sniff.ZIPEmpty)
+	magicOLE      = []byte(sniff.OLE)
+	armorMessage  = []byte(sniff.PGPMessage)
 	armorAny      = []byte("-----BEGIN PGP ")
 )
 
@@ -109,18 +110,18 @@ func sniffMagic(head []byte) (Format, bool) {
 	table := []struct {
 		magic, what, typ string
 	}{
-		{"%PDF-", "a PDF document", "pdf"},
-		{"\x89PNG\r\n\x1a\n", "a PNG image", "image"},
-		{"\xFF\xD8\xFF", "a JPEG image", "image"},
+		{sniff.PDF, "a PDF document", "pdf"},
+		{sniff.PNG, "a PNG image", "image"},
+		{sniff.JPEG, "a JPEG image", "image"},
 		{"GIF87a", "a GIF image", "image"},
 		{"GIF89a", "a GIF image", "image"},
 		{"II*\x00", "a TIFF image", "image"},
 		{"MM\x00*", "a TIFF image", "image"},
 		{"BM", "", ""}, // too short to trust alone; see below
-		{"\x1f\x8b", "a gzip-compressed file", "archive"},
-		{"7z\xBC\xAF\x27\x1C", "a 7-Zip archive", "archive"},
-		{"Rar!\x1a\x07", "a RAR archive", "archive"},
-		{"{\\rtf", "an RTF document", "rtf"},
+		{sniff.Gzip, "a gzip-compressed file", "archive"},
+		{sniff.SevenZip, "a 7-Zip archive", "archive"},
+		{sniff.RAR, "a RAR archive", "archive"},
+		{sniff.RTF, "an RTF document", "rtf"},
 		{"\x00\x00\x02\x00\x06\x04\x06\x00", "a Lotus 1-2-3 spreadsheet", "lotus"},
 		{"\x09\x08\x10\x00\x00\x06\x05\x00", "an Excel 2.x-4.x worksheet (BIFF): ask for .xlsx", "biff"},
 	}
@@ -217,7 +218,7 @@ func sniffText(head []byte) Format {
 	case bytes.HasPrefix(head, []byte{0xFF, 0xFE}), bytes.HasPrefix(head, []byte{0xFE, 0xFF}):
 		return Format{Unsupported, "UTF-16 text (perhaps a CSV or tab-separated export): save it as .xlsx", "utf16-text"}
 	}
-	t := bytes.TrimPrefix(head, []byte("\xEF\xBB\xBF"))
+	t := bytes.TrimPrefix(head, []byte(sniff.UTF8BOM))
 	t = bytes.TrimLeft(t, " \t\r\n\f\v")
 	if bytes.HasPrefix(t, armorMessage) {
 		return Format{OpenPGP, "an ASCII-armored OpenPGP message", "openpgp"}

@@ -83,17 +83,10 @@ var en = labels{
 	},
 }
 
-func labelsFor(lang string) labels {
-	if lang == "en" {
-		return en
-	}
-	return nb
-}
-
 // StatusText is the report's status in words that say what happened: for rejected_rows whether
 // anything was registered at all, and for a validate run validate's own words.
 func (r *Report) StatusText(lang string) string {
-	l := labelsFor(lang)
+	l := validate.ByLang(lang, nb, en)
 	if r.Mode == ModeValidate {
 		if r.Status == StatusRejectedRows && r.Stats.Registered == 0 && r.Stats.Rejected == r.Stats.Rows {
 			return l.check.allRejected
@@ -121,7 +114,7 @@ const maxDistinct = 10
 
 // WriteText renders the report for people. Messages must have been filled by Localize.
 func (r *Report) WriteText(w io.Writer, lang string) error {
-	l := labelsFor(lang)
+	l := validate.ByLang(lang, nb, en)
 	check := r.Mode == ModeValidate
 	bw := bufio.NewWriter(w)
 	p := func(format string, a ...any) { fmt.Fprintf(bw, format, a...) }

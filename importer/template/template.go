@@ -91,7 +91,7 @@ func Build(codes *validate.CodeList, lang string) (*excelize.File, error) {
 		return nil, ErrNoCodes
 	}
 	f := excelize.NewFile()
-	b := &builder{f: f, lang: lang, lab: labelsFor(lang), texts: textsFor(lang), layout: validate.Layout()}
+	b := &builder{f: f, lang: lang, lab: validate.ByLang(lang, labelsNB, labelsEN), texts: textsFor(lang), layout: validate.Layout()}
 	if err := b.build(codes); err != nil {
 		_ = f.Close()
 		return nil, fmt.Errorf("template: %w", err)

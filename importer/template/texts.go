@@ -35,13 +35,6 @@ var labelsEN = labels{
 	codesHeader: [5]string{"Vaccine code", "Name", "ATC", "Valid from", "Valid to"},
 }
 
-func labelsFor(lang string) labels {
-	if lang == "en" {
-		return labelsEN
-	}
-	return labelsNB
-}
-
 // Column texts follow filimport-columns.md "Columns" (layout v1).
 var textsNB = [validate.NumColumns]columnText{
 	validate.ColPersonID: {

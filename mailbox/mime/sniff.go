@@ -3,6 +3,8 @@ package mime
 import (
 	"bytes"
 	"unicode/utf8"
+
+	"github.com/fhi/sysvak-import/internal/sniff"
 )
 
 // Sniffer decides by content whether a part is taken. head holds the first bytes of the decoded
@@ -14,19 +16,19 @@ type Sniffer func(head []byte) (ok bool, what string)
 const HeadSize = 512
 
 var (
-	magicZIP   = []byte("PK\x03\x04")
-	magicOLE   = []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}
-	armorPGP   = []byte("-----BEGIN PGP MESSAGE-----")
-	magicPDF   = []byte("%PDF-")
-	magicPNG   = []byte("\x89PNG\r\n\x1a\n")
-	magicJPEG  = []byte{0xFF, 0xD8, 0xFF}
+	magicZIP   = []byte(sniff.ZIP)
+	magicOLE   = []byte(sniff.OLE)
+	armorPGP   = []byte(sniff.PGPMessage)
+	magicPDF   = []byte(sniff.PDF)
+	magicPNG   = []byte(sniff.PNG)
+	magicJPEG  = []byte(sniff.JPEG)
 	magicGIF   = []byte("GIF8")
-	magicRAR   = []byte("Rar!\x1a\x07")
-	magic7z    = []byte{'7', 'z', 0xBC, 0xAF, 0x27, 0x1C}
-	magicGzip  = []byte{0x1F, 0x8B}
-	utf8BOM    = []byte{0xEF, 0xBB, 0xBF}
-	emptyZIP   = []byte("PK\x05\x06")
-	spannedZIP = []byte("PK\x07\x08")
+	magicRAR   = []byte(sniff.RAR)
+	magic7z    = []byte(sniff.SevenZip)
+	magicGzip  = []byte(sniff.Gzip)
+	utf8BOM    = []byte(sniff.UTF8BOM)
+	emptyZIP   = []byte(sniff.ZIPEmpty)
+	spannedZIP = []byte(sniff.ZIPSpanned)
 )
 
 // MagicSniffer takes what the pipeline can read: a ZIP container (an .xlsx, or something the
@@ -77,7 +79,7 @@ func Describe(head []byte) string {
 		return "html"
 	case bytes.HasPrefix(t, []byte("<?xml")):
 		return "xml"
-	case bytes.HasPrefix(t, []byte("{\\rtf")):
+	case bytes.HasPrefix(t, []byte(sniff.RTF)):
 		return "rtf"
 	}
 	if utf8.Valid(head) && bytes.IndexByte(head, 0) < 0 {
