@@ -226,8 +226,18 @@ func placeholder(f *flag.Flag) string {
 		return "DURATION"
 	case "max-file-size", "max-unzip-size":
 		return "MIB"
-	case "imap-addr", "addr", "listen":
+	case "imap-addr", "smtp-addr", "addr", "listen":
 		return "HOST:PORT"
+	case "smtp-tls":
+		return "tls|starttls|insecure"
+	case "smtp-auth":
+		return "METHOD"
+	case "smtp-user":
+		return "USER"
+	case "receipt-from":
+		return "ADDRESS"
+	case "receipts":
+		return "off|summary|annotated"
 	case "imap-tls":
 		return "tls|starttls|insecure"
 	case "imap-auth":
