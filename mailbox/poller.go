@@ -420,23 +420,41 @@ func (p *Poller) takeMessage(ctx context.Context, st Store, uidValidity, uid uin
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
 	defer func() { _ = st.ReleaseClaim(ctx, claim) }()
-	fm, err := p.fetch(ctx, st, uid)
+	hb := startHeartbeat(ctx, st, claim, p.cfg.ClaimLease, log)
+	defer hb.stop()
+	fm, err := p.fetch(hb.ctx, st, uid)
+	if hb.lost() && (err == nil || errors.Is(err, context.Canceled)) {
+		if err == nil {
+			removeAll(fm.atts)
+		}
+		return nil
+	}
 	if err != nil || !fm.gotBody {
 		if err == nil {
 			log.Warn().Msg("message vanished before it was fetched")
 		}
 		return err
 	}
-	if err := p.callHook("fetched", uid); err != nil {
+	if err := p.callHook("fetched", uid); err != nil || hb.lost() {
 		removeAll(fm.atts)
 		return err
 	}
-	rec, err := p.record(ctx, st, key, fm, res, log)
+	rec, err := p.record(hb.ctx, st, key, fm, res, log)
+	if hb.lost() {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
 	res.Messages++
 	if err := p.callHook("recorded", uid); err != nil {
+		return err
+	}
+	if err := hb.hold(st, claim, p.cfg.ClaimLease); err != nil {
+		if hb.lost() {
+			log.Warn().Err(err).Msg("message claim lost before the move; another poller finishes it")
+			return nil
+		}
 		return err
 	}
 	if _, err := p.c.Move(imap.UIDSetNum(imap.UID(uid)), rec.Folder).Wait(); err != nil {
