@@ -420,6 +420,13 @@ func (p *Poller) takeMessage(ctx context.Context, st Store, uidValidity, uid uin
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
 	defer func() { _ = st.ReleaseClaim(ctx, claim) }()
+	// Under the claim, look again: another poller may have moved the message (and released
+	// its claim) between the look above and the claim.
+	if rec, err := st.Message(ctx, key); err == nil && rec.Moved {
+		return nil
+	} else if err != nil && !errors.Is(err, state.ErrNotFound) {
+		return fmt.Errorf("%w: %w", ErrState, err)
+	}
 	hb := startHeartbeat(ctx, st, claim, p.cfg.ClaimLease, log)
 	defer hb.stop()
 	fm, err := p.fetch(hb.ctx, st, uid)
