@@ -375,18 +375,57 @@ func (p *Poller) finishPendingMoves(ctx context.Context, st Store, uidValidity u
 		present[uint32(u)] = true
 	}
 	for _, m := range pend {
-		if present[m.UID] {
-			if _, err := p.c.Move(imap.UIDSetNum(imap.UID(m.UID)), m.Folder).Wait(); err != nil {
-				return p.imapErr("move", err)
-			}
-			res.Moved++
+		release, ok, err := p.claimPending(ctx, st, uidValidity, m.UID)
+		if err != nil {
+			return err
 		}
-		if err := st.MarkMoved(ctx, p.cfg.Mailbox, uidValidity, m.UID); err != nil {
-			return fmt.Errorf("%w: %w", ErrState, err)
+		if !ok {
+			continue
 		}
-		log.Info().Uint32("uid", m.UID).Bool("was_present", present[m.UID]).Str("folder_role", roleOf(p.cfg, m.Folder)).
-			Msg("finished the move of a message recorded earlier")
+		err = p.finishMove(ctx, st, uidValidity, m, present[m.UID], res, log)
+		release()
+		if err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// claimPending claims a recorded message before its move is finished (several pollers may find
+// it pending); ok is false when another poller holds it or has moved it.
+func (p *Poller) claimPending(ctx context.Context, st Store, uidValidity, uid uint32) (release func(), ok bool, err error) {
+	key := state.MessageKey{Mailbox: p.cfg.Mailbox, UIDValidity: uidValidity, UID: uid}
+	claim, err := st.ClaimMessage(ctx, key, p.cfg.Owner, p.cfg.ClaimLease)
+	if errors.Is(err, state.ErrClaimed) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("%w: %w", ErrState, err)
+	}
+	release = func() { _ = st.ReleaseClaim(ctx, claim) }
+	if rec, err := st.Message(ctx, key); err != nil || rec.Moved {
+		release()
+		if err != nil {
+			return nil, false, fmt.Errorf("%w: %w", ErrState, err)
+		}
+		return nil, false, nil
+	}
+	return release, true, nil
+}
+
+// finishMove moves a recorded message (when still present) and marks it moved.
+func (p *Poller) finishMove(ctx context.Context, st Store, uidValidity uint32, m state.Message, present bool, res *Result, log zerolog.Logger) error {
+	if present {
+		if _, err := p.c.Move(imap.UIDSetNum(imap.UID(m.UID)), m.Folder).Wait(); err != nil {
+			return p.imapErr("move", err)
+		}
+		res.Moved++
+	}
+	if err := st.MarkMoved(ctx, p.cfg.Mailbox, uidValidity, m.UID); err != nil {
+		return fmt.Errorf("%w: %w", ErrState, err)
+	}
+	log.Info().Uint32("uid", m.UID).Bool("was_present", present).Str("folder_role", roleOf(p.cfg, m.Folder)).
+		Msg("finished the move of a message recorded earlier")
 	return nil
 }
 
@@ -420,23 +459,48 @@ func (p *Poller) takeMessage(ctx context.Context, st Store, uidValidity, uid uin
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
 	defer func() { _ = st.ReleaseClaim(ctx, claim) }()
-	fm, err := p.fetch(ctx, st, uid)
+	// Under the claim, look again: another poller may have moved the message (and released
+	// its claim) between the look above and the claim.
+	if rec, err := st.Message(ctx, key); err == nil && rec.Moved {
+		return nil
+	} else if err != nil && !errors.Is(err, state.ErrNotFound) {
+		return fmt.Errorf("%w: %w", ErrState, err)
+	}
+	hb := startHeartbeat(ctx, st, claim, p.cfg.ClaimLease, log)
+	defer hb.stop()
+	fm, err := p.fetch(hb.ctx, st, uid)
+	if hb.lost() && (err == nil || errors.Is(err, context.Canceled)) {
+		if err == nil {
+			removeAll(fm.atts)
+		}
+		return nil
+	}
 	if err != nil || !fm.gotBody {
 		if err == nil {
 			log.Warn().Msg("message vanished before it was fetched")
 		}
 		return err
 	}
-	if err := p.callHook("fetched", uid); err != nil {
+	if err := p.callHook("fetched", uid); err != nil || hb.lost() {
 		removeAll(fm.atts)
 		return err
 	}
-	rec, err := p.record(ctx, st, key, fm, res, log)
+	rec, err := p.record(hb.ctx, st, key, fm, res, log)
+	if hb.lost() {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
 	res.Messages++
 	if err := p.callHook("recorded", uid); err != nil {
+		return err
+	}
+	if err := hb.hold(st, claim, p.cfg.ClaimLease); err != nil {
+		if hb.lost() {
+			log.Warn().Err(err).Msg("message claim lost before the move; another poller finishes it")
+			return nil
+		}
 		return err
 	}
 	if _, err := p.c.Move(imap.UIDSetNum(imap.UID(uid)), rec.Folder).Wait(); err != nil {

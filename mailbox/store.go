@@ -26,6 +26,9 @@ type Store interface {
 	MailboxState(ctx context.Context, mailbox string) (state.MailboxState, error)
 	SetMailboxState(ctx context.Context, mailbox string, st state.MailboxState) error
 	ClaimMessage(ctx context.Context, k state.MessageKey, owner string, lease time.Duration) (state.Claim, error)
+	// RenewClaim extends a message claim while the message is taken (state.ErrLostClaim when
+	// another poller claimed the message after the lease ran out).
+	RenewClaim(ctx context.Context, c state.Claim, lease time.Duration) (state.Claim, error)
 	ReleaseClaim(ctx context.Context, c state.Claim) error
 	Close() error
 }
