@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/fhi/sysvak-import/internal/fsutil"
 	"golang.org/x/sys/unix"
@@ -76,9 +77,17 @@ func BeginListed(root, name string, stale map[string][]string) (*Set, error) {
 	return begin(root, name, stale[name])
 }
 
+// staleAge is how old a temporary folder must be before it counts as left by a crashed run.
+// Younger ones may belong to another process writing the same set right now (several pollers on
+// one PostgreSQL state share OUT, and one may rewrite the outputs of a file another has just
+// recorded): removing those would break that process's commit.
+const staleAge = 15 * time.Minute
+
 func begin(root, name string, stale []string) (*Set, error) {
 	for _, s := range stale {
-		os.RemoveAll(s)
+		if fi, err := os.Stat(s); err == nil && time.Since(fi.ModTime()) > staleAge {
+			os.RemoveAll(s)
+		}
 	}
 	var rnd [6]byte
 	if _, err := rand.Read(rnd[:]); err != nil {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func writeSet(t *testing.T, root, name string, files map[string]string) error {
@@ -74,11 +75,20 @@ func TestStaleTempRemovedAndBadNames(t *testing.T) {
 	root := t.TempDir()
 	stale := filepath.Join(root, tmpPrefix+"bbbbbbbbbbbbbbbb-123")
 	os.Mkdir(stale, 0o700)
+	young := filepath.Join(root, tmpPrefix+"bbbbbbbbbbbbbbbb-456") // another process's, in use
+	os.Mkdir(young, 0o700)
+	old := time.Now().Add(-2 * staleAge)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
 	if err := writeSet(t, root, "bbbbbbbbbbbbbbbb", map[string]string{"a": "b"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Fatal("stale temp folder of a crashed run not removed")
+	}
+	if _, err := os.Stat(young); err != nil {
+		t.Fatal("a young temp folder (another process's set in progress) was removed")
 	}
 	for _, bad := range []string{"", "../x", ".hidden", "a/b"} {
 		if _, err := Begin(root, bad); err == nil {
