@@ -52,7 +52,7 @@ func (rp *receiptPoll) hold() func() {
 
 // service is the intake service over an open state, queueing receipts with outcomes.
 func (rp *receiptPoll) service(st state.Store, s *setup, out string) *intake.Service {
-	cfg := intake.Config{OutDir: out, Opts: s.opts, Log: s.log}
+	cfg := serviceConfig(s, out)
 	if rp.rs != nil {
 		b := rp.builderFor(st)
 		cfg.ReceiptsWith = func(ctx context.Context, f state.File, rep *report.Report, passwords []secret.Secret) []state.Receipt {

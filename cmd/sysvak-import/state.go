@@ -42,5 +42,11 @@ func processOwner() string {
 
 // newService is the intake service of a command over an open state.
 func newService(st state.Store, s *setup, out string) *intake.Service {
-	return intake.New(st, intake.Config{OutDir: out, Opts: s.opts, Log: s.log, Lease: s.claimLease})
+	return intake.New(st, serviceConfig(s, out))
+}
+
+// serviceConfig is the intake configuration every command starts from (--claim-lease included:
+// a killed process's file is taken over after it).
+func serviceConfig(s *setup, out string) intake.Config {
+	return intake.Config{OutDir: out, Opts: s.opts, Log: s.log, Lease: s.claimLease}
 }
