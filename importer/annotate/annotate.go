@@ -580,7 +580,7 @@ func (a *annotator) findingsSheet(entries []entry) error {
 			return err
 		}
 	}
-	if err := printToWidth(f, name, fmt.Sprintf("$A$1:$F$%d", max(last, 2)), "landscape", "$1:$1"); err != nil {
+	if err := workbook.PrintToWidth(f, name, fmt.Sprintf("$A$1:$F$%d", max(last, 2)), "landscape", "$1:$1"); err != nil {
 		return err
 	}
 	f.SetActiveSheet(0)

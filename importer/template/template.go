@@ -380,5 +380,5 @@ func (b *builder) guideSheet(partial bool) error {
 			return err
 		}
 	}
-	return printToWidth(f, SheetGuide, fmt.Sprintf("$A$1:$A$%d", len(lines)), "portrait", "")
+	return workbook.PrintToWidth(f, SheetGuide, fmt.Sprintf("$A$1:$A$%d", len(lines)), "portrait", "")
 }

@@ -1,14 +1,14 @@
-package template
+package workbook
 
 import (
 	"github.com/xuri/excelize/v2"
 )
 
-// printToWidth makes a sheet print whole: its print area is ref (for example "$A$1:$A$40"),
+// PrintToWidth makes a sheet print whole: its print area is ref (for example "$A$1:$A$40"),
 // scaled to one page wide and as many pages tall as it needs, in the given orientation, with
 // titleRows ("$1:$1", or "") repeated on every page. Without it a wide column (Veiledning's 110
 // characters) is cut at the page edge (issue 12).
-func printToWidth(f *excelize.File, sheet, ref, orientation, titleRows string) error {
+func PrintToWidth(f *excelize.File, sheet, ref, orientation, titleRows string) error {
 	one, zero, yes := 1, 0, true
 	if err := f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: &yes}); err != nil {
 		return err
