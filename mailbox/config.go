@@ -8,6 +8,8 @@ import (
 	"net"
 	"time"
 
+	"github.com/fhi/sysvak-import/internal/loopback"
+
 	"github.com/fhi/sysvak-import/internal/secret"
 	"github.com/fhi/sysvak-import/mailbox/mime"
 )
@@ -133,29 +135,9 @@ func (c Config) validate() error {
 // any address of the host is not loopback (SPEC 6/7: insecure only for loopback). Dialing the
 // checked IP (not the name again) leaves no window for a different answer.
 func loopbackAddr(ctx context.Context, r *net.Resolver, addr string) (string, error) {
-	host, port, err := net.SplitHostPort(addr)
+	a, err := loopback.Resolve(ctx, r, addr)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrConfig, err)
+		return "", fmt.Errorf("%w: imap-tls insecure: %w", ErrConfig, err)
 	}
-	var ips []net.IP
-	if ip := net.ParseIP(host); ip != nil {
-		ips = []net.IP{ip}
-	} else {
-		ias, err := r.LookupIPAddr(ctx, host)
-		if err != nil {
-			return "", fmt.Errorf("%w: imap-tls insecure: resolve %s: %v", ErrConfig, host, err)
-		}
-		for _, ia := range ias {
-			ips = append(ips, ia.IP)
-		}
-	}
-	if len(ips) == 0 {
-		return "", fmt.Errorf("%w: imap-tls insecure: %s has no address", ErrConfig, host)
-	}
-	for _, ip := range ips {
-		if !ip.IsLoopback() {
-			return "", fmt.Errorf("%w: imap-tls insecure is allowed only for loopback addresses, and %s is not", ErrConfig, host)
-		}
-	}
-	return net.JoinHostPort(ips[0].String(), port), nil
+	return a, nil
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fhi/sysvak-import/internal/loopback"
+
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
@@ -288,31 +290,11 @@ func (s *Sender) auth(ctx context.Context, c *smtp.Client, retry bool) error {
 // loopbackAddr resolves addr and returns a host:port with a loopback IP, or an error when any
 // address of the host is not loopback (SPEC 10: insecure only for loopback).
 func loopbackAddr(ctx context.Context, r *net.Resolver, addr string) (string, error) {
-	host, port, err := net.SplitHostPort(addr)
+	a, err := loopback.Resolve(ctx, r, addr)
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", ErrConfig, err)
+		return "", fmt.Errorf("%w: smtp-tls insecure: %w", ErrConfig, err)
 	}
-	var ips []net.IP
-	if ip := net.ParseIP(strings.Trim(host, "[]")); ip != nil {
-		ips = []net.IP{ip}
-	} else {
-		ias, err := r.LookupIPAddr(ctx, host)
-		if err != nil {
-			return "", fmt.Errorf("%w: smtp-tls insecure: resolve %s: %v", ErrConfig, host, err)
-		}
-		for _, ia := range ias {
-			ips = append(ips, ia.IP)
-		}
-	}
-	if len(ips) == 0 {
-		return "", fmt.Errorf("%w: smtp-tls insecure: %s has no address", ErrConfig, host)
-	}
-	for _, ip := range ips {
-		if !ip.IsLoopback() {
-			return "", fmt.Errorf("%w: smtp-tls insecure is allowed only for loopback addresses, and %s is not", ErrConfig, host)
-		}
-	}
-	return net.JoinHostPort(ips[0].String(), port), nil
+	return a, nil
 }
 
 // loginClient is the LOGIN mechanism. go-sasl's client insists on the challenges "Username:" and
