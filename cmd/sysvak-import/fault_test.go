@@ -71,7 +71,7 @@ func assertNoPartialOutput(t *testing.T, out string) {
 func countRecords(t *testing.T, out string) int {
 	t.Helper()
 	n := 0
-	files, _ := filepath.Glob(filepath.Join(out, "*", "records.jsonl"))
+	files := committedRecords(out)
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {

@@ -377,7 +377,7 @@ func (w *pollWorld) reports() map[string]reportJSON {
 
 func (w *pollWorld) records() int {
 	n := 0
-	files, _ := filepath.Glob(filepath.Join(w.out, "*", "records.jsonl"))
+	files := committedRecords(w.out)
 	for _, f := range files {
 		b, _ := os.ReadFile(f)
 		n += bytes.Count(b, []byte("\n"))

@@ -297,3 +297,17 @@ func TestPromptTwoLayers(t *testing.T) {
 		t.Fatalf("exit %d after %d prompts, report %+v\n%s", code, asked, rep, errb.String())
 	}
 }
+
+// committedRecords lists OUT/<id>/records.jsonl of the committed output sets only: a killed
+// process leaves its half-written set in a hidden OUT/.tmp-<id>-<random>/ folder, which
+// filepath.Glob's "*" would match (it does not skip dot names) but which is not output.
+func committedRecords(out string) []string {
+	paths, _ := filepath.Glob(filepath.Join(out, "*", "records.jsonl"))
+	var kept []string
+	for _, p := range paths {
+		if !strings.HasPrefix(filepath.Base(filepath.Dir(p)), ".") {
+			kept = append(kept, p)
+		}
+	}
+	return kept
+}
