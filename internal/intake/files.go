@@ -87,7 +87,7 @@ func (s *Service) reportArrivals(ctx context.Context, f state.File, localPath st
 	defer func() { s.end(ctx, cl, !recorded) }()
 	rep.Resent = resent(f)
 	// The outcome's receipts were queued when it was first recorded.
-	o, err := s.outcome(ctx, cl, rep, len(f.Arrivals), false, nil)
+	o, err := s.outcome(ctx, cl.f, cl.c, rep, len(f.Arrivals), false, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -56,6 +56,8 @@ type Config struct {
 type Service struct {
 	st  state.Store
 	cfg Config
+	// crash, in the kill test, is called at each crash point of ImportPaths.
+	crash func(what string)
 }
 
 // ErrNotWaiting: Unlock of a file that does not wait for a password.
@@ -203,7 +205,7 @@ func (s *Service) process(ctx context.Context, cl *claimed, path string, passwor
 	}
 	rep := ev.Report
 	rep.Resent = resent(f)
-	o, err := s.outcome(ctx, cl, rep, len(f.Arrivals), true, passwords)
+	o, err := s.outcome(ctx, cl.f, cl.c, rep, len(f.Arrivals), true, passwords)
 	if err != nil {
 		return nil, err
 	}
@@ -222,14 +224,13 @@ func (s *Service) process(ctx context.Context, cl *claimed, path string, passwor
 }
 
 // outcome is the state's record of a report (without ledger changes).
-func (s *Service) outcome(ctx context.Context, cl *claimed, rep *report.Report, reported int, receipts bool, passwords []secret.Secret) (state.Outcome, error) {
+func (s *Service) outcome(ctx context.Context, f state.File, c state.Claim, rep *report.Report, reported int, receipts bool, passwords []secret.Secret) (state.Outcome, error) {
 	raw, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return state.Outcome{}, err
 	}
 	st, code := outcomeStatus(rep)
-	o := state.Outcome{Claim: cl.c, Status: st, LastError: code, Summary: summary(rep), Report: append(raw, '\n'), Reported: reported}
-	f := cl.f
+	o := state.Outcome{Claim: c, Status: st, LastError: code, Summary: summary(rep), Report: append(raw, '\n'), Reported: reported}
 	f.Status, f.LastError = st, code
 	switch {
 	case receipts && s.cfg.ReceiptsWith != nil:
