@@ -88,7 +88,7 @@ type localFile struct {
 func (s *Service) hashChunk(paths []string) (files []*localFile, stop error) {
 	seen := map[string]bool{}
 	for _, p := range paths {
-		if len(files) == batchMaxFiles {
+		if len(files) == s.batchFiles {
 			break
 		}
 		sum, size, err := hashPath(p)
@@ -203,7 +203,7 @@ func (b *batch) run(ctx context.Context, files []*localFile) error {
 			}
 			lf.rep, lf.done = rep, true
 		} else {
-			if b.nkeys >= batchMaxKeys {
+			if b.nkeys >= b.s.batchKeys || len(b.files) >= b.s.batchFiles {
 				if err := b.flush(ctx); err != nil {
 					return err
 				}

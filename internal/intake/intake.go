@@ -58,6 +58,8 @@ type Service struct {
 	cfg Config
 	// crash, in the kill test, is called at each crash point of ImportPaths.
 	crash func(what string)
+	// batchFiles and batchKeys are ImportPaths' batch limits (tests lower them).
+	batchFiles, batchKeys int
 }
 
 // ErrNotWaiting: Unlock of a file that does not wait for a password.
@@ -80,7 +82,7 @@ func New(st state.Store, cfg Config) *Service {
 		_, _ = rand.Read(b[:])
 		cfg.Owner = fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 	}
-	return &Service{st: st, cfg: cfg}
+	return &Service{st: st, cfg: cfg, batchFiles: batchMaxFiles, batchKeys: batchMaxKeys}
 }
 
 // WithOptions returns a service like s with other pipeline options (per-file progress, a
