@@ -69,6 +69,29 @@ func TestOutputsNeverOverwrite(t *testing.T) {
 		t.Errorf("validate --annotate --force: exit %d, %q %q", r.code, r.stderr, r.stdout)
 	}
 	unchanged(book, clean)
+	// --report DIR: a file's report set from an earlier run is kept unless --force.
+	reports := filepath.Join(dir, "rapporter")
+	validate := func(extra ...string) result {
+		return runCLI(t, nil, append(append([]string{"validate", "--as-of", "2026-11-23", "--report", reports}, extra...), book)...)
+	}
+	if r := validate(); r.code != exitOK {
+		t.Fatalf("validate --report: exit %d, %q", r.code, r.stderr)
+	}
+	sets, _ := filepath.Glob(filepath.Join(reports, "*", "report.txt"))
+	if len(sets) != 1 {
+		t.Fatalf("report sets %v", sets)
+	}
+	write(sets[0], []byte("kept"))
+	if r := validate(); r.code != exitUsage || !strings.Contains(r.stderr, "--force") {
+		t.Errorf("validate --report over an existing set: exit %d, %q", r.code, r.stderr)
+	}
+	unchanged(sets[0], []byte("kept"))
+	if r := validate("--force"); r.code != exitOK {
+		t.Errorf("validate --report --force: exit %d, %q", r.code, r.stderr)
+	}
+	if got, _ := os.ReadFile(sets[0]); bytes.Equal(got, []byte("kept")) {
+		t.Error("--force did not replace the report set")
+	}
 }
 
 // Issue 12 / SPEC 4: a folder among the inputs is reported for that input (exit 2) and the other
