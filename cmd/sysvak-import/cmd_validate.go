@@ -54,7 +54,7 @@ func validateCmd() *command {
 func runValidate(ctx context.Context, e *env, opts any, args []string, columns map[string]string) int {
 	o := opts.(*validateFlags)
 	if len(args) == 0 {
-		fmt.Fprintln(e.stderr, "sysvak-import validate: name at least one FILE (see -h)")
+		fmt.Fprintln(e.stderr, "sysvak-import validate: "+msg(o.lang, "oppgi minst én FIL (se -h)", "name at least one FILE (see -h)"))
 		return exitUsage
 	}
 	s, err := o.resolve(ctx, e, columns)
@@ -63,7 +63,7 @@ func runValidate(ctx context.Context, e *env, opts any, args []string, columns m
 		return exitUsage
 	}
 	if o.annotate != "" && len(args) != 1 {
-		fmt.Fprintln(e.stderr, "sysvak-import validate: --annotate takes exactly one FILE")
+		fmt.Fprintln(e.stderr, "sysvak-import validate: "+msg(o.lang, "--annotate tar nøyaktig én FIL", "--annotate takes exactly one FILE"))
 		return exitUsage
 	}
 	if o.annotate != "" {

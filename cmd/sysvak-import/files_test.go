@@ -234,3 +234,30 @@ func TestDocsLinksResolve(t *testing.T) {
 		}
 	}
 }
+
+// A usage error speaks the run's language: bokmål by default, English with --lang en.
+func TestUsageErrorsInLanguage(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		nb, en string
+	}{
+		{[]string{"validate"}, "oppgi minst én FIL", "name at least one FILE"},
+		{[]string{"codes", "x"}, "tar ingen argumenter", "takes no arguments"},
+		{[]string{"pending", "x"}, "tar ingen argumenter", "takes no arguments"},
+		{[]string{"template"}, "oppgi én UT.xlsx", "name one OUT.xlsx"},
+		{[]string{"encrypt", "a"}, "oppgi INN.xlsx og UT", "name IN.xlsx and OUT"},
+	} {
+		t.Run(tc.args[0], func(t *testing.T) {
+			for lang, want := range map[string]string{"": tc.nb, "en": tc.en} {
+				args := tc.args
+				if lang != "" {
+					args = append([]string{args[0], "--lang", lang}, args[1:]...)
+				}
+				r := runCLI(t, nil, args...)
+				if r.code != exitUsage || !strings.Contains(r.stderr, want) {
+					t.Errorf("%v: exit %d, stderr %q; want %d and %q", args, r.code, r.stderr, exitUsage, want)
+				}
+			}
+		})
+	}
+}
