@@ -197,7 +197,9 @@ func (b *batch) run(ctx context.Context, files []*localFile) error {
 			if err := b.flush(ctx); err != nil {
 				return err
 			}
-			rep, err := b.s.reportArrivals(ctx, lf.f, lf.path, b.passwords)
+			rep, err := retryConflict(b.s, lf.id, func() (*report.Report, error) {
+				return b.s.importRecorded(ctx, lf.id, lf.path, b.passwords)
+			})
 			if err != nil {
 				return err
 			}

@@ -31,8 +31,8 @@ import (
 
 const killFiles = 12
 
-// importAll imports paths into a folder state in batches of 5; hook is the crash-point hook.
-func importAll(stateDir, out string, paths []string, hook func(string)) error {
+// importKill imports paths into a folder state in batches of 5; hook is the crash-point hook.
+func importKill(stateDir, out string, paths []string, hook func(string)) error {
 	st, err := folder.Open(ctx, stateDir, folder.Options{})
 	if err != nil {
 		return err
@@ -65,7 +65,7 @@ func TestKillImportPathsChild(t *testing.T) {
 		}
 	}
 	paths := filepath.SplitList(os.Getenv("KILL_FILES"))
-	if err := importAll(os.Getenv("STATE"), os.Getenv("OUT"), paths, hook); err != nil {
+	if err := importKill(os.Getenv("STATE"), os.Getenv("OUT"), paths, hook); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -81,7 +81,7 @@ func TestKillImportPaths(t *testing.T) {
 	dir := t.TempDir()
 	paths := overlapping(t, dir, killFiles)
 	ref := filepath.Join(dir, "ref")
-	if err := importAll(filepath.Join(ref, "state"), filepath.Join(ref, "out"), paths, nil); err != nil {
+	if err := importKill(filepath.Join(ref, "state"), filepath.Join(ref, "out"), paths, nil); err != nil {
 		t.Fatal(err)
 	}
 	want := endState(t, filepath.Join(ref, "out"), filepath.Join(ref, "state"))
