@@ -144,7 +144,7 @@ func TestHostileChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer led.Close()
-	im := &Importer{Ledger: led, OutDir: filepath.Join(sandbox, "out"), Opts: o}
+	im := &testImporter{Ledger: led, OutDir: filepath.Join(sandbox, "out"), Opts: o}
 	start = time.Now()
 	rep, err = im.Import(ctx, Input{Path: path, Name: c.Name, Passwords: passwords(c)})
 	res.ImportSecs = time.Since(start).Seconds()
@@ -334,7 +334,7 @@ func TestHostileSequence(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer led.Close()
-	im := &Importer{Ledger: led, OutDir: filepath.Join(dir, "out"), Opts: hostileOptions()}
+	im := &testImporter{Ledger: led, OutDir: filepath.Join(dir, "out"), Opts: hostileOptions()}
 	var cases []hostile.Case
 	for _, c := range hostile.Files() {
 		if !c.Heavy || !testing.Short() {

@@ -291,7 +291,7 @@ func (b *batch) add(ctx context.Context, lf *localFile) error {
 // evaluate runs one file through the pipeline into set and returns its outcome.
 func (b *batch) evaluate(ctx context.Context, lf *localFile, set *outdir.Set) (state.Outcome, error) {
 	s := b.s
-	opts := s.cfg.Opts
+	opts, processed := pinNow(s.cfg.Opts)
 	if b.hooks.Begin != nil {
 		progress, end := b.hooks.Begin(lf.path)
 		opts.Progress = progress
@@ -311,6 +311,7 @@ func (b *batch) evaluate(ctx context.Context, lf *localFile, set *outdir.Set) (s
 	if err != nil {
 		return state.Outcome{}, err
 	}
+	o.Summary.Processed = processed
 	for _, c := range ev.Changes {
 		o.Changes = append(o.Changes, state.LedgerChange{Key: state.LedgerKey(c.Key), Row: c.Row, Delete: c.Delete})
 	}

@@ -286,3 +286,65 @@ func TestImportPathsLedgerConflictPostgres(t *testing.T) {
 		t.Fatalf("%d live keys, want 200 (no row registered twice)", live)
 	}
 }
+
+// TestResendLogAndFHIR: a resend writes a log line (issue 12) and leaves immunizations.ndjson
+// as it was (recorded stays the first processing); a set written before --fhir gets it on a
+// resend with --fhir, made from records.jsonl with that same time, as a first run with --fhir
+// writes it; a later arrival without --fhir keeps it unchanged.
+func TestResendLogAndFHIR(t *testing.T) {
+	first := time.Date(2026, 11, 23, 10, 30, 0, 0, time.UTC)
+	now := first
+	var logs bytes.Buffer
+	opts := testOpts()
+	opts.Now = func() time.Time { return now }
+	st, out := openFolder(t, func() time.Time { return now }), t.TempDir()
+	svc := intake.New(st, intake.Config{OutDir: out, Opts: opts, Log: zerolog.New(&logs), Now: func() time.Time { return now }})
+	path := filepath.Join("..", "..", "fixtures", "files", "synonyms-title.xlsx")
+	imp := func(svc *intake.Service) *report.Report {
+		t.Helper()
+		var rep *report.Report
+		if err := svc.ImportPaths(ctx, []string{path}, nil, now, intake.PathHooks{Report: func(_ string, r *report.Report) error {
+			rep = r
+			return nil
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	rep := imp(svc) // without --fhir
+	nd := filepath.Join(out, rep.FileID, importer.FHIRFile)
+	if _, err := os.Stat(nd); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("ndjson written without --fhir: %v", err)
+	}
+	now = first.Add(48 * time.Hour)
+	withFHIR := opts
+	withFHIR.FHIR = true
+	rep = imp(svc.WithOptions(withFHIR))
+	if len(rep.Resent) != 1 {
+		t.Fatalf("second arrival not listed as resent: %+v", rep.Resent)
+	}
+	if !bytes.Contains(logs.Bytes(), []byte(`"message":"file received again`)) || !bytes.Contains(logs.Bytes(), []byte(`"file_id":"`+rep.FileID+`"`)) {
+		t.Errorf("no log line for the resent file:\n%s", logs.String())
+	}
+	raw, err := os.ReadFile(nd)
+	if err != nil || !bytes.Contains(raw, []byte(`"recorded":"2026-11-23T10:30:00Z"`)) || bytes.Contains(raw, []byte("2026-11-25")) {
+		t.Fatalf("ndjson made on the resend (want recorded = the first processing): %v\n%s", err, raw)
+	}
+	// A first run with --fhir writes the same resources.
+	st2, out2 := openFolder(t, nil), t.TempDir()
+	firstOpts := withFHIR
+	firstOpts.Now = func() time.Time { return first }
+	rep2 := imp(intake.New(st2, intake.Config{OutDir: out2, Opts: firstOpts, Log: zerolog.Nop()}))
+	if raw2, _ := os.ReadFile(filepath.Join(out2, rep2.FileID, importer.FHIRFile)); !bytes.Equal(raw, raw2) {
+		t.Errorf("ndjson made on the resend differs from a first run's:\n%s\n%s", raw, raw2)
+	}
+	// A third arrival, without --fhir, keeps it unchanged.
+	now = first.Add(72 * time.Hour)
+	rep = imp(svc)
+	if raw3, _ := os.ReadFile(nd); !bytes.Equal(raw, raw3) || len(rep.Resent) != 2 {
+		t.Errorf("third arrival changed the ndjson (resent %d)", len(rep.Resent))
+	}
+	if bytes.Contains(raw, []byte("Testperson")) {
+		t.Error("a name reached the FHIR output")
+	}
+}

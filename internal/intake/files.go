@@ -112,6 +112,7 @@ func (s *Service) reportArrivals(ctx context.Context, f state.File, localPath st
 	if err != nil {
 		return nil, err
 	}
+	o.Summary.Processed = f.Summary.Processed
 	if err := s.st.RecordOutcome(ctx, f.ID, o); err != nil {
 		return nil, err
 	}
@@ -125,10 +126,20 @@ func (s *Service) reportArrivals(ctx context.Context, f state.File, localPath st
 		return nil, &importer.OperationalError{Err: err}
 	}
 	dir := filepath.Join(s.cfg.OutDir, f.ID)
-	if err := importer.CarryFHIR(set, s.cfg.Opts, dir, f.ID, f.Updated); err != nil {
+	processed := f.Summary.Processed
+	if processed.IsZero() {
+		processed = f.Updated // a state from before Summary.Processed
+	}
+	if err := importer.CarryFHIR(set, s.cfg.Opts, dir, f.ID, processed); err != nil {
 		return nil, &importer.OperationalError{Err: err}
 	}
-	return rep, s.writeOutputs(ctx, set, f.ID, rep)
+	if err := s.writeOutputs(ctx, set, f.ID, rep); err != nil {
+		return nil, err
+	}
+	// A resent file is processed no further, but it is an event an operator looks for (issue 12).
+	s.cfg.Log.Info().Str("file_id", f.ID).Str("status", string(rep.Status)).Int("arrivals", len(rep.Resent)+1).
+		Msg("file received again: already processed, its report lists the new arrival")
+	return rep, nil
 }
 
 // reprocess processes a claimed file again from its spooled bytes (or localPath).

@@ -200,7 +200,8 @@ func (s *Service) process(ctx context.Context, cl *claimed, path string, passwor
 		return ledger.Entry{FileID: e.FileID, Row: e.Row, Deleted: e.Deleted}, ok
 	}
 	in := importer.Input{Path: path, Name: f.Name, Source: source(f.Source), Passwords: passwords, SHA256: f.SHA256}
-	ev, err := importer.Evaluate(ctx, in, s.cfg.Opts, mac, lookup, set)
+	opts, processed := pinNow(s.cfg.Opts)
+	ev, err := importer.Evaluate(ctx, in, opts, mac, lookup, set)
 	view.Close()
 	if err != nil {
 		return nil, err
@@ -211,6 +212,7 @@ func (s *Service) process(ctx context.Context, cl *claimed, path string, passwor
 	if err != nil {
 		return nil, err
 	}
+	o.Summary.Processed = processed
 	for _, c := range ev.Changes {
 		o.Changes = append(o.Changes, state.LedgerChange{Key: state.LedgerKey(c.Key), Row: c.Row, Delete: c.Delete})
 	}
@@ -223,6 +225,18 @@ func (s *Service) process(ctx context.Context, cl *claimed, path string, passwor
 	}
 	recorded = true
 	return rep, s.writeOutputs(ctx, set, f.ID, rep)
+}
+
+// pinNow fixes the pipeline's clock for one file, so that the time its records carry (the FHIR
+// `recorded`) is the time recorded in its summary.
+func pinNow(o importer.Options) (importer.Options, time.Time) {
+	t := time.Now()
+	if o.Now != nil {
+		t = o.Now()
+	}
+	t = t.UTC()
+	o.Now = func() time.Time { return t }
+	return o, t
 }
 
 // outcome is the state's record of a report (without ledger changes).

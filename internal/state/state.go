@@ -153,6 +153,9 @@ type Summary struct {
 	Registered   int    `json:"registered"`
 	Rejected     int    `json:"rejected"`
 	Warnings     int    `json:"warnings"`
+	// Processed is when the file was processed to this outcome: the FHIR `recorded` of its
+	// records (SPEC 12), kept when a resend rewrites its report. Zero in states from before it.
+	Processed time.Time `json:"processed,omitzero"`
 }
 
 // File is one file, keyed by its id (the first 16 hex digits of the SHA-256 of its bytes as
