@@ -352,4 +352,3 @@ func TestUnlockWithoutReceipts(t *testing.T) {
 		t.Errorf("receipts queued with receipts off: %q", p.stdout)
 	}
 }
-
