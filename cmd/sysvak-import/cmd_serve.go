@@ -70,11 +70,12 @@ func runServe(ctx context.Context, e *env, opts any, args []string, columns map[
 		fmt.Fprintf(e.stderr, "sysvak-import serve: %v\n", err)
 		return exitUsage
 	}
-	defer startServeReceipts(ctx, rs, st, s.log)()
+	stopReceipts, wakeReceipts := startServeReceipts(ctx, rs, st, s.log)
+	defer stopReceipts()
 	// The console's unlocks and serve's own polling queue receipts as poll does (SPEC 10).
 	svc := newReceiptService(st, s, o.out, rs.builderOf())
 	cfg := console.Config{
-		Files: console.StateFiles{State: st, OutDir: o.out}, Unlocker: intakeUnlocker{svc},
+		Files: console.StateFiles{State: st, OutDir: o.out}, Unlocker: intakeUnlocker{svc: svc, done: wakeReceipts},
 		Operators: st, Audit: st, Log: s.log, TLS: useTLS, Metrics: console.IsLoopback(o.listen),
 	}
 	var poller *servePoller
@@ -84,6 +85,7 @@ func runServe(ctx context.Context, e *env, opts any, args []string, columns map[
 			fmt.Fprintf(e.stderr, "sysvak-import serve: %v\n", err)
 			return exitFor(e, s.log, err)
 		}
+		poller.done = wakeReceipts
 		cfg.Poll = track
 	}
 	srv, err := console.New(cfg)

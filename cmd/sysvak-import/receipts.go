@@ -251,22 +251,31 @@ func withMessageReceipts(st state.Store, b *receipt.Builder) state.Store {
 }
 
 // startServeReceipts runs the receipt worker while serve runs (serve holds the state open, so the
-// worker claims from it directly). It returns the function that stops it; with receipts off
-// (rs nil), nothing runs.
-func startServeReceipts(ctx context.Context, rs *receiptSetup, st state.Outbox, log zerolog.Logger) func() {
+// worker claims from it directly). It returns the function that stops it and the one that wakes
+// it (after a poll pass or a console unlock queued receipts); with receipts off (rs nil), nothing
+// runs.
+func startServeReceipts(ctx context.Context, rs *receiptSetup, st state.Outbox, log zerolog.Logger) (stop, wake func()) {
 	if rs == nil {
-		return func() {}
+		return func() {}, func() {}
 	}
 	w := &receipt.Worker{Outbox: &receipt.StateOutbox{St: st, Owner: "serve", From: rs.from}, Sender: rs.sender,
 		GiveUpAfter: rs.giveUp, BackoffMin: rs.retry, BackoffMax: max(rs.retry, time.Hour), Log: log}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
+	wakeup := make(chan struct{}, 1)
 	go func() {
 		defer close(done)
-		_ = w.Run(ctx, nil)
+		_ = w.Run(ctx, wakeup)
 	}()
-	return func() {
+	stop = func() {
 		cancel()
 		<-done
 	}
+	wake = func() {
+		select {
+		case wakeup <- struct{}{}:
+		default:
+		}
+	}
+	return stop, wake
 }
