@@ -352,3 +352,30 @@ func TestUnlockWithoutReceipts(t *testing.T) {
 		t.Errorf("receipts queued with receipts off: %q", p.stdout)
 	}
 }
+
+// TestSharedConfigWithReceipts: a config file (or SYSVAK_RECEIPTS) shared by poll, serve and unlock
+// with `receipts = "annotated"` does not break `pending`, whose --receipts is a switch; on the
+// command line a bad value for the switch is still a usage error.
+func TestSharedConfigWithReceipts(t *testing.T) {
+	dir := t.TempDir()
+	st := filepath.Join(dir, "state")
+	if r := runCLI(t, nil, "import", "--state", st, "--out", filepath.Join(dir, "out"), "--as-of", "2026-11-23", fixtures+"clean.xlsx"); r.code != exitOK {
+		t.Fatalf("import: exit %d\n%s", r.code, r.stderr)
+	}
+	cfg := filepath.Join(dir, "sysvak.toml")
+	if err := os.WriteFile(cfg, []byte("smtp-addr = \"127.0.0.1:25\"\nsmtp-tls = \"insecure\"\nreceipt-from = \"kvittering@fhi.example\"\nreceipts = \"annotated\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, nil, "pending", "--config", cfg, "--state", st); r.code != exitOK {
+		t.Errorf("pending with the shared config: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := runCLI(t, nil, "pending", "--config", cfg, "--state", st, "--receipts"); r.code != exitOK || !strings.Contains(r.stdout, "no receipt waits") {
+		t.Errorf("pending --receipts with the shared config: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := runCLI(t, map[string]string{"SYSVAK_RECEIPTS": "summary"}, "pending", "--state", st); r.code != exitOK {
+		t.Errorf("pending with SYSVAK_RECEIPTS=summary: exit %d\n%s", r.code, r.stderr)
+	}
+	if r := runCLI(t, nil, "pending", "--state", st, "--receipts=summary"); r.code != exitUsage {
+		t.Errorf("pending --receipts=summary: exit %d, want 3", r.code)
+	}
+}
