@@ -73,7 +73,7 @@ func runServe(ctx context.Context, e *env, opts any, args []string, columns map[
 	stopReceipts, wakeReceipts := startServeReceipts(ctx, rs, st, s.log)
 	defer stopReceipts()
 	// The console's unlocks and serve's own polling queue receipts as poll does (SPEC 10).
-	svc := newReceiptService(st, s, o.out, rs.builderOf())
+	svc := newService(st, s, o.out, rs.builderOf())
 	cfg := console.Config{
 		Files: console.StateFiles{State: st, OutDir: o.out}, Unlocker: intakeUnlocker{svc: svc, done: wakeReceipts},
 		Operators: st, Audit: st, Log: s.log, TLS: useTLS, Metrics: console.IsLoopback(o.listen),

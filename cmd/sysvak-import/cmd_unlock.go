@@ -75,7 +75,7 @@ func runUnlock(ctx context.Context, e *env, opts any, args []string, columns map
 		return exitFor(e, s.log, err)
 	}
 	defer st.Close()
-	rep, err := newReceiptService(st, s, o.out, b).Unlock(ctx, args[0], s.passwords)
+	rep, err := newService(st, s, o.out, b).Unlock(ctx, args[0], s.passwords)
 	if err != nil {
 		return exitFor(e, s.log, err)
 	}

@@ -17,7 +17,7 @@ import (
 // in this process (mu): the mailbox pass, the intake pass and the receipt worker's short openings.
 //   - a rejected message's receipt, and the receipt for a file a message carries again, are
 //     recorded with the message, in the same transaction (receipt.WithMessageReceipts);
-//   - a file's receipt is queued by the intake service with its outcome (newReceiptService);
+//   - a file's receipt is queued by the intake service with its outcome (newService);
 //   - the worker sends after each pass (and on its own timer while poll runs), never holding up
 //     processing.
 type receiptPoll struct {
@@ -48,7 +48,7 @@ func (rp *receiptPoll) hold() func() {
 
 // service is the intake service over an open state, queueing receipts with outcomes.
 func (rp *receiptPoll) service(st state.Store, s *setup, out string) *intake.Service {
-	return newReceiptService(st, s, out, rp.rs.builderOf())
+	return newService(st, s, out, rp.rs.builderOf())
 }
 
 // start runs the worker while poll runs (not for --once); the returned function stops it.

@@ -379,3 +379,45 @@ func TestSharedConfigWithReceipts(t *testing.T) {
 		t.Errorf("pending --receipts=summary: exit %d, want 3", r.code)
 	}
 }
+
+// TestImportOfAMailedFileAnswersItsSender: the bytes of a mailed file that waits for its password,
+// imported from a local path with the password and poll's config file, are that file: its outcome
+// queues the processed receipt to the mailer, which the next poll delivers. A file that only ever
+// came from a path gets no receipt.
+func TestImportOfAMailedFileAnswersItsSender(t *testing.T) {
+	sink := smtptest.Start(t, smtptest.Options{})
+	w := newPollWorld(t, imaptest.NewMem(t), true)
+	const smsPW = "Host-Vaksine-SMS-2026"
+	id, msgID := mailedWaitingFile(t, w.admin, smsPW)
+	cfg := w.write("sysvak.toml", fmt.Sprintf("smtp-addr = %q\nsmtp-tls = \"insecure\"\nreceipt-from = %q\n", sink.Addr(), receiptFrom))
+	w.pollArgs = append(w.pollArgs, "--config", cfg)
+	w.poll(exitOK)
+	if n := len(sink.Messages()); n != 1 {
+		t.Fatalf("%d receipts after the first poll, want the waiting one", n)
+	}
+	spooled := filepath.Join(w.state, "spool", id) // the attachment's bytes, as an operator might have saved them
+	local := filepath.Join(w.dir, "lagret-vedlegg.xlsx")
+	raw, err := os.ReadFile(spooled)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(local, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sms := w.write("sms.txt", smsPW)
+	if r := w.run(append([]string{"import", "--config", cfg, "--password-file", sms, local, fixtures + "clean.xlsx"}, w.common...)...); r.code != exitRowsRejects {
+		t.Fatalf("import: exit %d\n%s", r.code, r.stderr)
+	}
+	p := w.run("pending", "--state", w.state, "--receipts", "--format", "json")
+	var items []receiptItem
+	if err := json.Unmarshal([]byte(p.stdout), &items); err != nil || len(items) != 1 || items[0].FileID != id || items[0].Kind != "processed" {
+		t.Fatalf("receipts after import: %v %q", err, p.stdout)
+	}
+	w.poll(exitOK)
+	got := sink.Messages()
+	if len(got) != 2 || got[1].Header.Get("In-Reply-To") != "<"+msgID+">" || !strings.Contains(receiptText(t, got[1]), "Filen med id "+id+" er behandlet") {
+		t.Fatalf("%d receipts; the last: %v", len(got), got[len(got)-1].Header)
+	}
+	ids, names := workbookSecrets(t)
+	checkReceiptsPrivate(t, got, ids, append(names, smsPW, "lagret-vedlegg"))
+}

@@ -43,15 +43,10 @@ func processOwner() string {
 	return fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
-// newService is the intake service of a command over an open state.
-func newService(st state.Store, s *setup, out string) *intake.Service {
-	return intake.New(st, serviceConfig(s, out))
-}
-
-// newReceiptService is the intake service of poll, serve and unlock: newService that queues,
-// with each outcome it records, the receipt SPEC 10 gives the file's sender (in the same step;
-// a local file, with no sender, gets none). b nil: receipts are off.
-func newReceiptService(st state.Store, s *setup, out string, b *receipt.Builder) *intake.Service {
+// newService is the intake service of a command over an open state (import, poll, serve,
+// unlock): it queues, with each outcome it records, the receipt SPEC 10 gives the file's sender,
+// in the same step (a file from a local path, with no sender, gets none). b nil: receipts are off.
+func newService(st state.Store, s *setup, out string, b *receipt.Builder) *intake.Service {
 	cfg := serviceConfig(s, out)
 	if b != nil {
 		bb := *b
