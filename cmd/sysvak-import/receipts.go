@@ -180,14 +180,15 @@ func receiptItems(rs []state.Receipt) []receiptItem {
 	return items
 }
 
-// writeReceiptsText prints the receipts that wait (text format of `pending`).
-func writeReceiptsText(w io.Writer, rs []state.Receipt) {
+// writeReceiptsText prints the receipts that wait (text format of `pending`, in lang).
+func writeReceiptsText(w io.Writer, rs []state.Receipt, lang string) {
 	if len(rs) == 0 {
-		fmt.Fprintln(w, "(no receipt waits)")
+		fmt.Fprintln(w, msg(lang, "(ingen kvittering venter)", "(no receipt waits)"))
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RECEIPT\tKIND\tFILE\tTO\tSTATUS\tATTEMPTS\tNEXT\tLAST ERROR")
+	fmt.Fprintln(tw, msg(lang, "KVITTERING\tTYPE\tFIL\tTIL\tSTATUS\tFORSØK\tNESTE\tSISTE FEIL",
+		"RECEIPT\tKIND\tFILE\tTO\tSTATUS\tATTEMPTS\tNEXT\tLAST ERROR"))
 	for _, r := range rs {
 		next := r.NextAttempt.Local().Format("2006-01-02 15:04 MST")
 		if r.Status == state.ReceiptFailed {
@@ -203,7 +204,7 @@ func writeReceiptsText(w io.Writer, rs []state.Receipt) {
 }
 
 // printPendingReceipts is `pending --receipts`.
-func printPendingReceipts(ctx context.Context, e *env, ob state.Outbox, format string, log zerolog.Logger) int {
+func printPendingReceipts(ctx context.Context, e *env, ob state.Outbox, format, lang string, log zerolog.Logger) int {
 	rs, err := waitingReceipts(ctx, ob)
 	if err != nil {
 		return exitFor(e, log, err)
@@ -214,12 +215,12 @@ func printPendingReceipts(ctx context.Context, e *env, ob state.Outbox, format s
 		}
 		return exitOK
 	}
-	writeReceiptsText(e.stdout, rs)
+	writeReceiptsText(e.stdout, rs, lang)
 	return exitOK
 }
 
-// noteWaitingReceipts adds to `pending`'s text how many receipts wait or were given up.
-func noteWaitingReceipts(ctx context.Context, w io.Writer, ob state.Outbox) {
+// noteWaitingReceipts adds to `pending`'s text how many receipts wait or were given up (in lang).
+func noteWaitingReceipts(ctx context.Context, w io.Writer, ob state.Outbox, lang string) {
 	rs, err := waitingReceipts(ctx, ob)
 	if err != nil || len(rs) == 0 {
 		return
@@ -230,7 +231,8 @@ func noteWaitingReceipts(ctx context.Context, w io.Writer, ob state.Outbox) {
 			failed++
 		}
 	}
-	fmt.Fprintf(w, "\n%d receipt(s) wait to be sent, %d given up (sysvak-import pending --receipts)\n", len(rs)-failed, failed)
+	fmt.Fprintf(w, "\n"+msg(lang, "%d kvittering(er) venter på å bli sendt, %d gitt opp (sysvak-import pending --receipts)",
+		"%d receipt(s) wait to be sent, %d given up (sysvak-import pending --receipts)")+"\n", len(rs)-failed, failed)
 }
 
 // builderOf is the receipt builder of a setup (nil: receipts are off).

@@ -194,7 +194,7 @@ func TestPollReceiptsWaitForTheSMTPServer(t *testing.T) {
 			t.Errorf("waiting receipt %+v", it)
 		}
 	}
-	if r := w.run("pending", "--state", w.state); !strings.Contains(r.stdout, "receipt(s) wait to be sent") {
+	if r := w.run("pending", "--state", w.state); !strings.Contains(r.stdout, "kvittering(er) venter på å bli sendt") {
 		t.Errorf("pending does not mention the waiting receipts: %q", r.stdout)
 	}
 	sink.Restart()
@@ -302,7 +302,7 @@ func TestUnlockQueuesTheReceipt(t *testing.T) {
 	if len(items) != 1 || items[0].FileID != id || items[0].Kind != "processed" || items[0].Status != "queued" || items[0].To != "helsestasjon@kommune.example" {
 		t.Fatalf("pending --receipts after unlock: %+v", items)
 	}
-	if p := w.run("pending", "--state", w.state); !strings.Contains(p.stdout, "1 receipt(s) wait to be sent") {
+	if p := w.run("pending", "--state", w.state, "--lang", "en"); !strings.Contains(p.stdout, "1 receipt(s) wait to be sent, 0 given up") {
 		t.Errorf("pending does not mention the waiting receipt: %q", p.stdout)
 	}
 
@@ -369,7 +369,7 @@ func TestSharedConfigWithReceipts(t *testing.T) {
 	if r := runCLI(t, nil, "pending", "--config", cfg, "--state", st); r.code != exitOK {
 		t.Errorf("pending with the shared config: exit %d\n%s", r.code, r.stderr)
 	}
-	if r := runCLI(t, nil, "pending", "--config", cfg, "--state", st, "--receipts"); r.code != exitOK || !strings.Contains(r.stdout, "no receipt waits") {
+	if r := runCLI(t, nil, "pending", "--config", cfg, "--state", st, "--receipts"); r.code != exitOK || !strings.Contains(r.stdout, "ingen kvittering venter") {
 		t.Errorf("pending --receipts with the shared config: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if r := runCLI(t, map[string]string{"SYSVAK_RECEIPTS": "summary"}, "pending", "--state", st); r.code != exitOK {
