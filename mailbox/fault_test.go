@@ -84,8 +84,8 @@ func TestHostileMailsPoll(t *testing.T) {
 	}
 	// The spool holds the taken files under their ids, with sanitised names, and no temp file.
 	for _, ent := range e.entries() {
-		if strings.ContainsAny(ent.FileName, "/\\\x00\r\n") || strings.HasPrefix(ent.FileName, ".") {
-			t.Errorf("spool entry with unsafe name %q", ent.FileName)
+		if strings.ContainsAny(ent.Name, "/\\\x00\r\n") || strings.HasPrefix(ent.Name, ".") {
+			t.Errorf("spool entry with unsafe name %q", ent.Name)
 		}
 	}
 	assertSpoolClean(t, e.state)

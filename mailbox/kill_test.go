@@ -84,10 +84,10 @@ func TestKillPoller(t *testing.T) {
 	arrivals := 0
 	for _, en := range ents {
 		arrivals += len(en.Arrivals)
-		path := e.state + "/spool/" + en.FileID
+		path := e.state + "/spool/" + en.ID
 		data, err := os.ReadFile(path)
 		if err != nil || hexSum(data) != en.SHA256 {
-			t.Errorf("spool file %s: %v", en.FileID, err)
+			t.Errorf("spool file %s: %v", en.ID, err)
 		}
 	}
 	// Contents are seeded i%6, and message 5 has none: messages 6 and 7 resend the contents of 0

@@ -18,27 +18,39 @@ import (
 	"github.com/fhi/sysvak-import/fixtures/mail/mailgen"
 	"github.com/fhi/sysvak-import/internal/secret"
 	"github.com/fhi/sysvak-import/internal/state"
-	"github.com/fhi/sysvak-import/mailbox/spool"
 )
 
-func TestMemServer(t *testing.T) { runPollerSuite(t, newMemServer) }
+// The scenario suite runs against both servers (go-imap's memory server, Dovecot) and both state
+// backends (folder, PostgreSQL).
+func TestMemServer(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) { runPollerSuite(t, newMemServer, b) })
+}
 
 func TestDovecot(t *testing.T) {
 	h := newDovecot(t) // one Dovecot for all subtests, one user per subtest
-	runPollerSuite(t, func(testing.TB) serverHandle { return h })
+	forEachBackend(t, func(t *testing.T, b backend) {
+		runPollerSuite(t, func(testing.TB) serverHandle { return h }, b)
+	})
 }
 
-// env is one subtest's world: a server user, an admin connection as that user, a state folder.
+// env is one subtest's world: a server user, an admin connection as that user, a state of its
+// own.
 type env struct {
 	t     *testing.T
 	h     serverHandle
 	user  string
 	pass  string
 	admin *imapclient.Client
-	state string
+	sw    stateWorld
+	state string // a folder state's folder ("" on PostgreSQL)
 }
 
+// newEnv is a world on a folder state.
 func newEnv(t *testing.T, newServer func(testing.TB) serverHandle) *env {
+	return newEnvOn(t, newServer, folderBackend)
+}
+
+func newEnvOn(t *testing.T, newServer func(testing.TB) serverHandle, b backend) *env {
 	h := newServer(t)
 	u, p := h.NewUser(t)
 	c, err := imapclient.DialInsecure(h.Addr(), nil)
@@ -49,12 +61,14 @@ func newEnv(t *testing.T, newServer func(testing.TB) serverHandle) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Logout().Wait(); c.Close() })
-	return &env{t: t, h: h, user: u, pass: p, admin: c, state: t.TempDir()}
+	sw := b.world(t)
+	return &env{t: t, h: h, user: u, pass: p, admin: c, sw: sw, state: sw.dir}
 }
 
 func (e *env) config(mod ...func(*Config)) Config {
-	cfg := withState(Config{Addr: e.h.Addr(), TLS: TLSInsecure, User: e.user, Password: secret.New([]byte(e.pass)),
-		Interval: time.Hour, BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond}, e.state)
+	cfg := Config{Addr: e.h.Addr(), TLS: TLSInsecure, User: e.user, Password: secret.New([]byte(e.pass)),
+		Interval: time.Hour, BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
+		Open: func(ctx context.Context) (Store, error) { return e.sw.open(ctx) }, Lock: e.sw.lock}
 	for _, m := range mod {
 		m(&cfg)
 	}
@@ -114,25 +128,6 @@ func (e *env) flagsOf(mbox string) [][]imap.Flag {
 	return out
 }
 
-func (e *env) store() *spool.Store {
-	e.t.Helper()
-	st, err := spool.Open(context.Background(), e.state, spool.Options{})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return st
-}
-
-func (e *env) entries() []spool.Entry {
-	st := e.store()
-	defer st.Close()
-	l, err := st.List()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return l
-}
-
 func hexSum(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
 
 func mustPoll(t *testing.T, p *Poller) Result {
@@ -155,9 +150,9 @@ func corpusCase(name string) mailgen.Case {
 
 // runPollerSuite is the conformance suite, run against every server (as go-imap's own tests and
 // restic's backend suite do).
-func runPollerSuite(t *testing.T, newServer func(testing.TB) serverHandle) {
+func runPollerSuite(t *testing.T, newServer func(testing.TB) serverHandle, b backend) {
 	t.Run("SpoolAndMoveCorpus", func(t *testing.T) {
-		e := newEnv(t, newServer)
+		e := newEnvOn(t, newServer, b)
 		corpus := mailgen.Corpus()
 		for _, c := range corpus {
 			e.append("INBOX", c.Msg.Bytes())
@@ -224,32 +219,32 @@ func runPollerSuite(t *testing.T, newServer func(testing.TB) serverHandle) {
 				t.Errorf("rejection reasons %v lack %s", reasons, want)
 			}
 		}
-		// Spool files: present, 0600, bytes as received; entries carry the provenance.
-		st := e.store()
+		// Spool files: present, bytes as received (0600 in a folder state); entries carry the provenance.
+		st := e.inspect()
 		for _, en := range res.Spooled {
-			path, _ := st.Path(en.ID)
-			data, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			data := e.spooledBytes(st, en.ID)
 			if hexSum(data) != en.SHA256 || en.ID != en.SHA256[:16] || !seen[en.SHA256] {
 				t.Errorf("spool file %s does not match its entry", en.ID)
 			}
-			fi, _ := os.Stat(path)
-			if fi.Mode().Perm() != 0o600 {
-				t.Errorf("spool file mode %v", fi.Mode())
+			if e.state != "" {
+				if fi, err := os.Stat(e.state + "/spool/" + en.ID); err != nil || fi.Mode().Perm() != 0o600 {
+					t.Errorf("spool file %s: mode %v %v", en.ID, fi.Mode(), err)
+				}
 			}
 			if en.Status != state.StatusArrived || en.Source.Mailbox != "INBOX" || en.Source.UID == 0 ||
 				en.Source.MessageID == "" || en.Source.Sender != "vaksine@kommune.example" || en.Source.UIDValidity != res.UIDValidity {
 				t.Errorf("entry provenance %+v", en)
 			}
 		}
+		st.Close()
 		for _, d := range []string{e.state + "/spool", e.state + "/passwords", e.state} {
+			if e.state == "" {
+				break
+			}
 			if fi, err := os.Stat(d); err != nil || fi.Mode().Perm() != 0o700 {
 				t.Errorf("%s mode %v %v", d, fi.Mode(), err)
 			}
 		}
-		st.Close()
 		// A second pass finds nothing new.
 		res2 := mustPoll(t, p)
 		if res2.Messages != 0 || len(res2.Spooled) != 0 || res2.Moved != 0 {
@@ -258,7 +253,7 @@ func runPollerSuite(t *testing.T, newServer func(testing.TB) serverHandle) {
 	})
 
 	t.Run("FoldersCreatedAndCustomNames", func(t *testing.T) {
-		e := newEnv(t, newServer)
+		e := newEnvOn(t, newServer, b)
 		e.append("INBOX", corpusCase("none").Msg.Bytes())
 		p := e.poller(func(c *Config) { c.ProcessedFolder, c.RejectedFolder = "Behandlet", "Avvist" })
 		mustPoll(t, p)
@@ -268,7 +263,7 @@ func runPollerSuite(t *testing.T, newServer func(testing.TB) serverHandle) {
 	})
 
 	t.Run("ResendAcrossPasses", func(t *testing.T) {
-		e := newEnv(t, newServer)
+		e := newEnvOn(t, newServer, b)
 		e.append("INBOX", corpusCase("base64_xlsx").Msg.Bytes())
 		p := e.poller()
 		r1 := mustPoll(t, p)
@@ -289,7 +284,7 @@ func runPollerSuite(t *testing.T, newServer func(testing.TB) serverHandle) {
 
 	t.Run("MessageIDDedup", func(t *testing.T) {
 		// The very same message (same Message-ID, same attachment) delivered twice is one arrival.
-		e := newEnv(t, newServer)
+		e := newEnvOn(t, newServer, b)
 		raw := corpusCase("qp_ole").Msg.Bytes()
 		e.append("INBOX", raw)
 		e.append("INBOX", raw)
@@ -308,7 +303,7 @@ func runPollerSuite(t *testing.T, newServer func(testing.TB) serverHandle) {
 	t.Run("CrashPoints", func(t *testing.T) {
 		for _, point := range []string{"fetched", "recorded", "moved"} {
 			t.Run(point, func(t *testing.T) {
-				e := newEnv(t, newServer)
+				e := newEnvOn(t, newServer, b)
 				for _, n := range []string{"base64_xlsx", "several", "none"} {
 					e.append("INBOX", corpusCase(n).Msg.Bytes())
 				}
@@ -333,7 +328,7 @@ func runPollerSuite(t *testing.T, newServer func(testing.TB) serverHandle) {
 
 				// A fresh poller completes the job.
 				p2 := e.poller()
-				mustPoll(t, p2)
+				res := mustPoll(t, p2)
 				if e.count("INBOX") != 0 || e.count("Processed") != 2 || e.count("Rejected") != 1 {
 					t.Fatalf("after restart: INBOX %d Processed %d Rejected %d", e.count("INBOX"), e.count("Processed"), e.count("Rejected"))
 				}
@@ -347,21 +342,21 @@ func runPollerSuite(t *testing.T, newServer func(testing.TB) serverHandle) {
 						want = 1 // the `several` message carried it again, under a different Message-ID
 					}
 					if len(en.Arrivals) != want {
-						t.Errorf("entry %s has %d arrivals, want %d (registered twice?)", en.FileID, len(en.Arrivals), want)
+						t.Errorf("entry %s has %d arrivals, want %d (registered twice?)", en.ID, len(en.Arrivals), want)
 					}
 				}
-				st := e.store()
-				msgs, _ := st.Messages()
+				st := e.inspect()
+				for uid := uint32(1); uid <= 3; uid++ {
+					m, err := st.Message(context.Background(), state.MessageKey{Mailbox: "INBOX", UIDValidity: res.UIDValidity, UID: uid})
+					if err != nil || !m.Moved {
+						t.Errorf("message %d: moved %v, %v", uid, m.Moved, err)
+					}
+				}
+				if pm, err := st.PendingMoves(context.Background(), "INBOX", res.UIDValidity); err != nil || len(pm) != 0 {
+					t.Errorf("pending moves %d, %v", len(pm), err)
+				}
 				st.Close()
-				if len(msgs) != 3 {
-					t.Fatalf("%d ledger messages, want 3", len(msgs))
-				}
-				for _, m := range msgs {
-					if !m.Moved {
-						t.Errorf("message %d not marked moved", m.UID)
-					}
-				}
-				if ents, _ := os.ReadDir(e.state + "/spool/tmp"); len(ents) != 0 {
+				if ents, _ := os.ReadDir(e.state + "/spool/tmp"); e.state != "" && len(ents) != 0 {
 					t.Errorf("%d temp files left", len(ents))
 				}
 			})
@@ -369,7 +364,7 @@ func runPollerSuite(t *testing.T, newServer func(testing.TB) serverHandle) {
 	})
 
 	t.Run("UIDValidityChange", func(t *testing.T) {
-		e := newEnv(t, newServer)
+		e := newEnvOn(t, newServer, b)
 		if err := e.admin.Create("Incoming", nil).Wait(); err != nil {
 			t.Fatal(err)
 		}
@@ -416,7 +411,7 @@ func runPollerSuite(t *testing.T, newServer func(testing.TB) serverHandle) {
 		}
 		for _, en := range e.entries() {
 			if len(en.Arrivals) != 0 {
-				t.Errorf("entry %s got an arrival from the rescan: %+v", en.FileID, en.Arrivals)
+				t.Errorf("entry %s got an arrival from the rescan: %+v", en.ID, en.Arrivals)
 			}
 		}
 		if e.count("Incoming") != 0 || e.count("Processed") != 4 { // m1 from the first pass + 3
@@ -424,17 +419,22 @@ func runPollerSuite(t *testing.T, newServer func(testing.TB) serverHandle) {
 		}
 	})
 
-	t.Run("SecondPollerRefused", func(t *testing.T) {
-		e := newEnv(t, newServer)
+	t.Run("SecondPoller", func(t *testing.T) { // refused on a folder state; PostgreSQL shares the work
+		e := newEnvOn(t, newServer, b)
 		e.poller()
-		_, err := New(e.config(), zerolog.Nop())
-		if !errors.Is(err, state.ErrLocked) {
+		p, err := New(e.config(), zerolog.Nop())
+		if e.sw.lock == nil {
+			if err != nil {
+				t.Fatalf("second poller on PostgreSQL: %v", err)
+			}
+			p.Close()
+		} else if !errors.Is(err, state.ErrLocked) {
 			t.Fatalf("second poller: %v", err)
 		}
 	})
 
 	t.Run("IdleWakeUp", func(t *testing.T) {
-		e := newEnv(t, newServer)
+		e := newEnvOn(t, newServer, b)
 		p := e.poller() // Interval is an hour: only IDLE can wake it
 		passes := make(chan Result, 10)
 		ctx, cancel := context.WithCancel(context.Background())
@@ -460,7 +460,7 @@ func runPollerSuite(t *testing.T, newServer func(testing.TB) serverHandle) {
 	})
 
 	t.Run("ReconnectAfterDrop", func(t *testing.T) {
-		e := newEnv(t, newServer)
+		e := newEnvOn(t, newServer, b)
 		px := newDropProxy(t, e.h.Addr())
 		p := e.poller(func(c *Config) { c.Addr = px.Addr() })
 		passes := make(chan Result, 10)
@@ -494,7 +494,7 @@ func runPollerSuite(t *testing.T, newServer func(testing.TB) serverHandle) {
 	})
 
 	t.Run("SizeLimit", func(t *testing.T) {
-		e := newEnv(t, newServer)
+		e := newEnvOn(t, newServer, b)
 		e.append("INBOX", corpusCase("qp_ole").Msg.Bytes()) // 4096 bytes
 		p := e.poller(func(c *Config) { c.Limits.MaxAttachmentSize = 4000 })
 		res := mustPoll(t, p)
@@ -504,7 +504,7 @@ func runPollerSuite(t *testing.T, newServer func(testing.TB) serverHandle) {
 	})
 
 	t.Run("CancelStopsAfterCurrentMessage", func(t *testing.T) {
-		e := newEnv(t, newServer)
+		e := newEnvOn(t, newServer, b)
 		for i := 0; i < 3; i++ {
 			e.append("INBOX", mailgen.Message{Subject: fmt.Sprint("c", i),
 				Attachments: []mailgen.Attachment{{Name: "f.xlsx", Data: mailgen.Content("zip", uint64(100+i), 500)}}}.Bytes())

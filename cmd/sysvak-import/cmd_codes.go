@@ -38,7 +38,7 @@ func codesCmd() *command {
 func runCodes(_ context.Context, e *env, opts any, args []string, _ map[string]string) int {
 	o := opts.(*codesFlags)
 	if len(args) > 0 {
-		fmt.Fprintln(e.stderr, "sysvak-import codes: takes no arguments (see -h)")
+		fmt.Fprintln(e.stderr, "sysvak-import codes: "+msg(o.lang, "tar ingen argumenter (se -h)", "takes no arguments (see -h)"))
 		return exitUsage
 	}
 	list, err := loadCodes(o.codes)

@@ -48,7 +48,7 @@ func runEncrypt(ctx context.Context, e *env, opts any, args []string, _ map[stri
 	o := opts.(*encryptFlags)
 	lang := lower(o.lang)
 	if len(args) != 2 {
-		fmt.Fprintln(e.stderr, "sysvak-import encrypt: name IN.xlsx and OUT (see -h)")
+		fmt.Fprintln(e.stderr, "sysvak-import encrypt: "+msg(o.lang, "oppgi INN.xlsx og UT (se -h)", "name IN.xlsx and OUT (see -h)"))
 		return exitUsage
 	}
 	if lang != "nb" && lang != "en" {
@@ -56,7 +56,7 @@ func runEncrypt(ctx context.Context, e *env, opts any, args []string, _ map[stri
 		return exitUsage
 	}
 	if o.armor && !o.pgp {
-		fmt.Fprintln(e.stderr, "sysvak-import encrypt: --armor needs --pgp")
+		fmt.Fprintln(e.stderr, "sysvak-import encrypt: "+msg(o.lang, "--armor krever --pgp", "--armor needs --pgp"))
 		return exitUsage
 	}
 	in, out := args[0], args[1]

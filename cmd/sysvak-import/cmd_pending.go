@@ -42,7 +42,7 @@ func pendingCmd() *command {
 func runPending(ctx context.Context, e *env, opts any, args []string, _ map[string]string) int {
 	o := opts.(*pendingFlags)
 	if len(args) > 0 {
-		fmt.Fprintln(e.stderr, "sysvak-import pending: takes no arguments (see -h)")
+		fmt.Fprintln(e.stderr, "sysvak-import pending: "+msg(o.lang, "tar ingen argumenter (se -h)", "takes no arguments (see -h)"))
 		return exitUsage
 	}
 	lang := lower(o.lang)

@@ -39,7 +39,7 @@ func templateCmd() *command {
 func runTemplate(ctx context.Context, e *env, opts any, args []string, _ map[string]string) int {
 	o := opts.(*templateFlags)
 	if len(args) != 1 {
-		fmt.Fprintln(e.stderr, "sysvak-import template: name one OUT.xlsx (see -h)")
+		fmt.Fprintln(e.stderr, "sysvak-import template: "+msg(o.lang, "oppgi én UT.xlsx (se -h)", "name one OUT.xlsx (see -h)"))
 		return exitUsage
 	}
 	lang := lower(o.lang)

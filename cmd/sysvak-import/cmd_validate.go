@@ -43,7 +43,7 @@ func validateCmd() *command {
 			o := &validateFlags{}
 			addCommon(fs, &o.commonFlags)
 			fs.StringVar(&o.reportDir, "report", "", "also write DIR/<file-id>/report.json and report.txt")
-			fs.BoolVar(&o.force, "force", false, "with --annotate: overwrite the copy if it exists (never an input)")
+			fs.BoolVar(&o.force, "force", false, "with --annotate or --report: replace the copy or a file's report set if it exists (never an input)")
 			fs.StringVar(&o.annotate, "annotate", "", "write a copy of the (single) FILE with faulty cells marked and a first sheet \"Funn\" listing the findings")
 			return o
 		},
@@ -54,7 +54,7 @@ func validateCmd() *command {
 func runValidate(ctx context.Context, e *env, opts any, args []string, columns map[string]string) int {
 	o := opts.(*validateFlags)
 	if len(args) == 0 {
-		fmt.Fprintln(e.stderr, "sysvak-import validate: name at least one FILE (see -h)")
+		fmt.Fprintln(e.stderr, "sysvak-import validate: "+msg(o.lang, "oppgi minst én FIL (se -h)", "name at least one FILE (see -h)"))
 		return exitUsage
 	}
 	s, err := o.resolve(ctx, e, columns)
@@ -63,7 +63,7 @@ func runValidate(ctx context.Context, e *env, opts any, args []string, columns m
 		return exitUsage
 	}
 	if o.annotate != "" && len(args) != 1 {
-		fmt.Fprintln(e.stderr, "sysvak-import validate: --annotate takes exactly one FILE")
+		fmt.Fprintln(e.stderr, "sysvak-import validate: "+msg(o.lang, "--annotate tar nøyaktig én FIL", "--annotate takes exactly one FILE"))
 		return exitUsage
 	}
 	if o.annotate != "" {
@@ -105,7 +105,10 @@ func runValidate(ctx context.Context, e *env, opts any, args []string, columns m
 			}
 		}
 		if o.reportDir != "" {
-			if err := importer.WriteReportSet(o.reportDir, rep, o.lang); err != nil {
+			if problem := reportSetExists(o.lang, o.reportDir, rep.FileID, o.force); problem != "" {
+				fmt.Fprintf(e.stderr, "sysvak-import validate: %s\n", problem)
+				code = worst(code, exitUsage)
+			} else if err := importer.WriteReportSet(o.reportDir, rep, o.lang); err != nil {
 				return worst(code, exitFor(e, s.log, err))
 			}
 		}

@@ -69,6 +69,29 @@ func TestOutputsNeverOverwrite(t *testing.T) {
 		t.Errorf("validate --annotate --force: exit %d, %q %q", r.code, r.stderr, r.stdout)
 	}
 	unchanged(book, clean)
+	// --report DIR: a file's report set from an earlier run is kept unless --force.
+	reports := filepath.Join(dir, "rapporter")
+	validate := func(extra ...string) result {
+		return runCLI(t, nil, append(append([]string{"validate", "--as-of", "2026-11-23", "--report", reports}, extra...), book)...)
+	}
+	if r := validate(); r.code != exitOK {
+		t.Fatalf("validate --report: exit %d, %q", r.code, r.stderr)
+	}
+	sets, _ := filepath.Glob(filepath.Join(reports, "*", "report.txt"))
+	if len(sets) != 1 {
+		t.Fatalf("report sets %v", sets)
+	}
+	write(sets[0], []byte("kept"))
+	if r := validate(); r.code != exitUsage || !strings.Contains(r.stderr, "--force") {
+		t.Errorf("validate --report over an existing set: exit %d, %q", r.code, r.stderr)
+	}
+	unchanged(sets[0], []byte("kept"))
+	if r := validate("--force"); r.code != exitOK {
+		t.Errorf("validate --report --force: exit %d, %q", r.code, r.stderr)
+	}
+	if got, _ := os.ReadFile(sets[0]); bytes.Equal(got, []byte("kept")) {
+		t.Error("--force did not replace the report set")
+	}
 }
 
 // Issue 12 / SPEC 4: a folder among the inputs is reported for that input (exit 2) and the other
@@ -209,5 +232,32 @@ func TestDocsLinksResolve(t *testing.T) {
 				t.Errorf("%s links to %s, which does not exist", filepath.Base(f), target)
 			}
 		}
+	}
+}
+
+// A usage error speaks the run's language: bokmål by default, English with --lang en.
+func TestUsageErrorsInLanguage(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		nb, en string
+	}{
+		{[]string{"validate"}, "oppgi minst én FIL", "name at least one FILE"},
+		{[]string{"codes", "x"}, "tar ingen argumenter", "takes no arguments"},
+		{[]string{"pending", "x"}, "tar ingen argumenter", "takes no arguments"},
+		{[]string{"template"}, "oppgi én UT.xlsx", "name one OUT.xlsx"},
+		{[]string{"encrypt", "a"}, "oppgi INN.xlsx og UT", "name IN.xlsx and OUT"},
+	} {
+		t.Run(tc.args[0], func(t *testing.T) {
+			for lang, want := range map[string]string{"": tc.nb, "en": tc.en} {
+				args := tc.args
+				if lang != "" {
+					args = append([]string{args[0], "--lang", lang}, args[1:]...)
+				}
+				r := runCLI(t, nil, args...)
+				if r.code != exitUsage || !strings.Contains(r.stderr, want) {
+					t.Errorf("%v: exit %d, stderr %q; want %d and %q", args, r.code, r.stderr, exitUsage, want)
+				}
+			}
+		})
 	}
 }

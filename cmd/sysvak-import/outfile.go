@@ -38,6 +38,17 @@ func checkOutput(lang, out string, force bool, inputs ...string) error {
 	return nil
 }
 
+// reportSetExists says why --report does not write DIR/<id>/ ("" when it may): the file's
+// report set is there from an earlier run and --force was not given (SPEC 4).
+func reportSetExists(lang, dir, id string, force bool) string {
+	if _, err := os.Stat(filepath.Join(dir, id)); force || err != nil {
+		return ""
+	}
+	return fmt.Sprintf(msg(lang,
+		"rapporten for fil %s finnes fra før i %s; bruk --force for å erstatte den",
+		"the report of file %s already exists in %s; use --force to replace it"), id, filepath.Base(dir))
+}
+
 // inputProblem says why path cannot be read as an input file ("" when it can): missing,
 // unreadable, or a folder (a batch glob can match one). The command reports it for that input,
 // exits 2 at the end and goes on with the other inputs (SPEC 4).

@@ -36,6 +36,12 @@ func (s *Service) ImportPath(ctx context.Context, path string, passwords []secre
 		return nil, err
 	}
 	id := state.FileIDOf(sum)
+	return retryConflict(s, id, func() (*report.Report, error) { return s.importRecorded(ctx, id, path, passwords) })
+}
+
+// importRecorded processes a local file whose arrival is recorded, or lists the arrival in the
+// report of a file processed before.
+func (s *Service) importRecorded(ctx context.Context, id, path string, passwords []secret.Secret) (*report.Report, error) {
 	f, err := s.st.File(ctx, id)
 	if err != nil {
 		return nil, err
@@ -48,6 +54,21 @@ func (s *Service) ImportPath(ctx context.Context, path string, passwords []secre
 		return nil, err
 	}
 	return s.process(ctx, cl, path, passwords)
+}
+
+// conflictRetries bounds how often a file is processed again because another process registered
+// some of its keys while it was processed (state.ErrLedgerConflict, a shared state only).
+const conflictRetries = 5
+
+// retryConflict runs fn, and again with a fresh start (a new claim and ledger view) while it ends
+// in state.ErrLedgerConflict: the keys the other process registered are then duplicates.
+func retryConflict[T any](s *Service, id string, fn func() (T, error)) (T, error) {
+	v, err := fn()
+	for try := 0; errors.Is(err, state.ErrLedgerConflict) && try < conflictRetries; try++ {
+		s.cfg.Log.Info().Str("file_id", id).Msg("ledger changed while the file was processed; processing it again")
+		v, err = fn()
+	}
+	return v, err
 }
 
 func hashPath(path string) (string, int64, error) {
@@ -139,14 +160,16 @@ func (s *Service) Unlock(ctx context.Context, id string, passwords []secret.Secr
 	if err != nil {
 		return nil, err
 	}
-	cl, err := s.claim(ctx, id, state.StatusWaiting, state.StatusArrived)
-	if errors.Is(err, state.ErrWrongStatus) || errors.Is(err, state.ErrClaimed) {
-		return nil, fmt.Errorf("%w (status %s)", ErrNotWaiting, f.Status)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return s.processSpooled(ctx, cl, passwords)
+	return retryConflict(s, id, func() (*report.Report, error) {
+		cl, err := s.claim(ctx, id, state.StatusWaiting, state.StatusArrived)
+		if errors.Is(err, state.ErrWrongStatus) || errors.Is(err, state.ErrClaimed) {
+			return nil, fmt.Errorf("%w (status %s)", ErrNotWaiting, f.Status)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return s.processSpooled(ctx, cl, passwords)
+	})
 }
 
 // processSpooled processes a claimed spooled file.

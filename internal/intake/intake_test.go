@@ -33,6 +33,8 @@ type world struct {
 	svc        *intake.Service
 	receiptsMu sync.Mutex
 	receipts   []string
+	// wrap, when set, wraps the state the service uses (fault injection).
+	wrap func(state.Store) state.Store
 }
 
 func newWorld(t *testing.T) *world {
@@ -48,9 +50,13 @@ func (w *world) open() {
 		w.t.Fatal(err)
 	}
 	w.st = st
+	svcState := state.Store(st)
+	if w.wrap != nil {
+		svcState = w.wrap(st)
+	}
 	opts := importer.Options{Lang: "en", Limits: importer.DefaultLimits(), Log: zerolog.Nop(),
 		Check: validate.Options{Codes: validate.DefaultCodes(), AsOf: validate.Date{Year: 2026, Month: 11, Day: 23}}}
-	w.svc = intake.New(st, intake.Config{OutDir: w.out, Opts: opts, Log: zerolog.Nop(),
+	w.svc = intake.New(svcState, intake.Config{OutDir: w.out, Opts: opts, Log: zerolog.Nop(),
 		Receipts: func(f state.File, rep *report.Report) []state.Receipt {
 			w.receiptsMu.Lock()
 			defer w.receiptsMu.Unlock()

@@ -56,14 +56,18 @@ func (s *Service) Pass(ctx context.Context, in PassInput, known []secret.Secret,
 		}
 		f := files[i]
 		delete(hasDrop, f.ID)
-		ev, err := s.passFile(context.WithoutCancel(ctx), f, known, dropped)
-		for try := 0; errors.Is(err, state.ErrLedgerConflict) && try < 5; try++ {
-			// Another process registered some of its keys meanwhile: again, with a fresh view.
-			s.cfg.Log.Info().Str("file_id", f.ID).Msg("ledger changed while the file was processed; processing it again")
-			if f, err = s.st.File(ctx, f.ID); err == nil {
-				ev, err = s.passFile(context.WithoutCancel(ctx), f, known, dropped)
+		first := true
+		ev, err := retryConflict(s, f.ID, func() (*Event, error) {
+			if !first { // the file as the conflict left it
+				cur, err := s.st.File(ctx, f.ID)
+				if err != nil {
+					return nil, err
+				}
+				f = cur
 			}
-		}
+			first = false
+			return s.passFile(context.WithoutCancel(ctx), f, known, dropped)
+		})
 		if err != nil {
 			return err
 		}
