@@ -312,3 +312,27 @@ func TestCommitFilesChunked(t *testing.T) {
 		l.Close()
 	}
 }
+
+// A run hasher gives equal keys for equal triples and different keys otherwise, and two run
+// hashers (two runs) give different keys for the same triple.
+func TestRunHasher(t *testing.T) {
+	h, other := NewRunHasher(), NewRunHasher()
+	a := h.Key("15108695088", []byte("2025-03-01"), "BNT03")
+	if a != h.Key("15108695088", []byte("2025-03-01"), "BNT03") {
+		t.Fatal("run hasher not deterministic within a run")
+	}
+	seen := map[Key]string{}
+	for i := 0; i < 10000; i++ {
+		for _, code := range []string{"BNT03", "MOD03"} {
+			name := fmt.Sprintf("%011d/%s", i, code)
+			k := h.Key(fmt.Sprintf("%011d", i), []byte("2025-03-01"), code)
+			if prev, dup := seen[k]; dup {
+				t.Fatalf("%s and %s share a key", prev, name)
+			}
+			seen[k] = name
+		}
+	}
+	if a == other.Key("15108695088", []byte("2025-03-01"), "BNT03") {
+		t.Error("two run hashers gave the same key: the seeds are not the run's own")
+	}
+}
