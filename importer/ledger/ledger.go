@@ -15,6 +15,7 @@ package ledger
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -48,10 +49,9 @@ var (
 )
 
 const (
-	// bigCommit is the number of keys from which CommitFiles trades CPU for memory (GOGC
-	// bigCommitGC while it runs).
-	bigCommit   = 100_000
-	bigCommitGC = 25
+	// bigCommit is the number of keys from which CommitFiles first returns the garbage of the
+	// file's reading to the OS.
+	bigCommit = 100_000
 	initialMmap = 1 << 30
 	dbName      = "ledger.db"
 	keyName     = "ledger.key"
@@ -323,12 +323,13 @@ func (l *Ledger) CommitFiles(ctx context.Context, files []FileChanges) error {
 		// Keys are HMACs, so a file's keys arrive in random order; bbolt splits pages on every
 		// random insert, which made a 200k-key commit take 23 s. In key order it is 0.4 s.
 		// Sorted in place: a copy would be another 32 bytes per key of a million-row file.
-		slices.SortFunc(f.Changes, func(a, b Change) int { return bytes.Compare(a.Key[:], b.Key[:]) })
+		slices.SortFunc(f.Changes, compareChanges)
 	}
 	if n >= bigCommit {
-		// Return the garbage of the read first and collect more eagerly while committing.
+		// What bbolt holds is bounded by the chunks (below), so the commit needs no GC setting
+		// of its own (it ran at GOGC 25 before: 60 collections in a 1M-row commit). The
+		// garbage of the read is returned first: the read's peak is the process's.
 		debug.FreeOSMemory()
-		defer debug.SetGCPercent(debug.SetGCPercent(bigCommitGC))
 	}
 	c := &committer{files: files, ids: ids, heads: make([]int, len(files))}
 	// bbolt keeps the values it is given until the commit: one arena per transaction (reused by
@@ -360,6 +361,16 @@ func (l *Ledger) CommitFiles(ctx context.Context, files []FileChanges) error {
 		}
 	}
 	return nil
+}
+
+// compareChanges orders changes by key (bytes.Compare's order), comparing the two halves as
+// big-endian integers: inlined loads instead of a call per comparison (a third of the sort's
+// time for a million keys).
+func compareChanges(a, b Change) int {
+	if c := cmp.Compare(binary.BigEndian.Uint64(a.Key[:8]), binary.BigEndian.Uint64(b.Key[:8])); c != 0 {
+		return c
+	}
+	return cmp.Compare(binary.BigEndian.Uint64(a.Key[8:]), binary.BigEndian.Uint64(b.Key[8:]))
 }
 
 // commitChunk is the number of registrations CommitFiles puts in one transaction.

@@ -336,3 +336,25 @@ func TestRunHasher(t *testing.T) {
 		t.Error("two run hashers gave the same key: the seeds are not the run's own")
 	}
 }
+
+// compareChanges orders keys as bytes.Compare does.
+func TestCompareChanges(t *testing.T) {
+	h := NewHasher(make([]byte, 32))
+	var keys []Key
+	for i := 0; i < 2000; i++ {
+		keys = append(keys, h.Key(fmt.Sprintf("%011d", i), []byte("2026-01-01"), "BNT03"))
+	}
+	twin := keys[0]
+	twin[15] ^= 1 // same first half: the second decides
+	keys = append(keys, twin, keys[1])
+	for i, a := range keys {
+		for _, b := range keys[max(0, i-40):i] {
+			if got, want := compareChanges(Change{Key: a}, Change{Key: b}), bytes.Compare(a[:], b[:]); got != want {
+				t.Fatalf("compareChanges = %d, bytes.Compare = %d", got, want)
+			}
+		}
+	}
+	if compareChanges(Change{Key: keys[0]}, Change{Key: twin}) != bytes.Compare(keys[0][:], twin[:]) {
+		t.Fatal("keys equal in the first half compare wrongly")
+	}
+}
