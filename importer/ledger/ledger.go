@@ -51,7 +51,7 @@ var (
 const (
 	// bigCommit is the number of keys from which CommitFiles first returns the garbage of the
 	// file's reading to the OS.
-	bigCommit = 100_000
+	bigCommit   = 100_000
 	initialMmap = 1 << 30
 	dbName      = "ledger.db"
 	keyName     = "ledger.key"
