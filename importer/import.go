@@ -217,7 +217,7 @@ func (b *Batch) process(ctx context.Context, in Input, src *source) (*pendingFil
 	}
 	changes := make([]ledger.Change, 0, keys.Len())
 	for k, s := range keys.All() {
-		changes = append(changes, ledger.Change{Key: k, Row: int(s.row), Delete: s.deleted})
+		changes = append(changes, ledger.Change{Key: k, Row: s.row(), Delete: s.deleted()})
 	}
 	ok = true
 	return &pendingFile{set: set, changes: changes,

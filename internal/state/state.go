@@ -205,7 +205,9 @@ type Outcome struct {
 	Report []byte
 	// Reported: how many of the file's later arrivals Report lists under `resent`.
 	Reported int
-	Changes  []LedgerChange
+	// Changes are the file's ledger changes; a backend may reorder them (the folder backend
+	// sorts them in place rather than copy a million of them).
+	Changes []LedgerChange
 	// RecordsPath is the records.jsonl written for this outcome (empty: none). A backend that
 	// stores records itself reads it before RecordOutcome returns.
 	RecordsPath string

@@ -224,16 +224,14 @@ func (s *Store) RecordOutcome(ctx context.Context, id string, o state.Outcome) e
 		return fmt.Errorf("file %s: %w", id, state.ErrLostClaim)
 	}
 	if o.Status != state.StatusWaiting || len(o.Changes) > 0 {
-		changes := make([]ledger.Change, len(o.Changes))
-		for i, c := range o.Changes {
-			changes[i] = ledger.Change{Key: ledger.Key(c.Key), Row: c.Row, Delete: c.Delete}
-		}
 		fs := ledger.FileState{Status: o.Summary.ReportStatus, Done: true, Processed: s.now().UTC()}
 		led, err := s.ledger(ctx)
 		if err != nil {
 			return err
 		}
-		if err := led.Commit(ctx, id, changes, fs); err != nil {
+		// ledger.Change is state.LedgerChange: no copy of a million-row file's changes. The
+		// ledger sorts them in place.
+		if err := led.Commit(ctx, id, o.Changes, fs); err != nil {
 			return err
 		}
 	}
