@@ -57,7 +57,7 @@ func Evaluate(ctx context.Context, in Input, o Options, mac []byte, lookup Ledge
 	}
 	ev.Changes = make([]ledger.Change, 0, keys.Len())
 	for k, s := range keys.All() {
-		ev.Changes = append(ev.Changes, ledger.Change{Key: k, Row: int(s.row), Delete: s.deleted})
+		ev.Changes = append(ev.Changes, ledger.Change{Key: k, Row: s.row(), Delete: s.deleted()})
 	}
 	return ev, nil
 }

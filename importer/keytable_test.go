@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"testing"
+	"unsafe"
 
 	"github.com/fhi/sysvak-import/importer/ledger"
 )
@@ -28,7 +29,7 @@ func TestKeyTable(t *testing.T) {
 		if tab.find(&k) != nil {
 			t.Fatalf("key %d found before it was put", i)
 		}
-		st := dedupState{row: int32(i + 2), batch: uint32(i), dose: int32(i % 3)}
+		st := newDedupState(i+2, i%21, false, uint32(i))
 		tab.put(&k, st)
 		ref[k] = st
 		order = append(order, k)
@@ -39,8 +40,8 @@ func TestKeyTable(t *testing.T) {
 	if tab.find(&twin) != nil {
 		t.Fatal("a key differing only after the hash bytes was found")
 	}
-	tab.put(&twin, dedupState{row: 99})
-	ref[twin] = dedupState{row: 99}
+	tab.put(&twin, newDedupState(99, 0, false, 0))
+	ref[twin] = newDedupState(99, 0, false, 0)
 	order = append(order, twin)
 	for i := 0; i < n; i += 7 {
 		k := key(i)
@@ -48,14 +49,13 @@ func TestKeyTable(t *testing.T) {
 		if p == nil {
 			t.Fatalf("key %d lost", i)
 		}
-		p.deleted = true
+		*p = newDedupState(p.row(), p.dose(), true, p.batch)
 		st := ref[k]
-		st.deleted = true
-		ref[k] = st
+		ref[k] = newDedupState(st.row(), st.dose(), true, st.batch)
 	}
 	k9 := key(9)
-	tab.put(&k9, dedupState{row: 1234})
-	ref[k9] = dedupState{row: 1234}
+	tab.put(&k9, newDedupState(1234, 0, false, 0))
+	ref[k9] = newDedupState(1234, 0, false, 0)
 
 	if tab.Len() != len(ref) {
 		t.Fatalf("Len %d, want %d", tab.Len(), len(ref))
@@ -82,5 +82,23 @@ func TestKeyTable(t *testing.T) {
 	}
 	for range none.All() {
 		t.Fatal("nil table yields")
+	}
+}
+
+// The packed state keeps every row a sheet can have (up to 2^20), every dose (0..20) and the
+// deletion flag apart.
+func TestDedupStatePacking(t *testing.T) {
+	for _, row := range []int{1, 2, 1000, 1 << 20} {
+		for dose := 0; dose <= 20; dose++ {
+			for _, del := range []bool{false, true} {
+				s := newDedupState(row, dose, del, 0xdeadbeef)
+				if s.row() != row || s.dose() != dose || s.deleted() != del || s.batch != 0xdeadbeef {
+					t.Fatalf("newDedupState(%d, %d, %v) = row %d dose %d deleted %v", row, dose, del, s.row(), s.dose(), s.deleted())
+				}
+			}
+		}
+	}
+	if unsafe.Sizeof(keyEntry{}) != 24 {
+		t.Errorf("a key table entry is %d bytes, want 24", unsafe.Sizeof(keyEntry{}))
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -264,13 +263,34 @@ func FileID(path string) (string, error) {
 	return s.id, nil
 }
 
-// dedupState is what the file itself did with a key.
+// dedupState is what the file itself did with a key, in 8 bytes (a key table entry is then 24
+// bytes: 24 MB for a million-row file, not 32; issue 17): the row, the dose and whether the last
+// action of this file on the key was a deletion, packed; batch is the hash of the first row's
+// batch (for row.duplicate_conflict). Spreadsheet row numbers stop at 1,048,576 (2^20: both
+// readers refuse a row beyond it) and Record.Dose is 0..20, so the fields fit their bits.
 type dedupState struct {
-	row     int32
-	batch   uint32 // hash of the first row's batch, for row.duplicate_conflict
-	dose    int32
-	deleted bool // the last action of this file on the key was a deletion
+	packed uint32 // row | dose<<dedupDoseShift | deleted<<31
+	batch  uint32
 }
+
+const (
+	dedupRowMask   = 1<<24 - 1
+	dedupDoseShift = 24
+	dedupDoseMask  = 1<<7 - 1
+	dedupDeleted   = 1 << 31
+)
+
+func newDedupState(row, dose int, deleted bool, batch uint32) dedupState {
+	p := uint32(min(max(row, 0), dedupRowMask)) | uint32(min(max(dose, 0), dedupDoseMask))<<dedupDoseShift
+	if deleted {
+		p |= dedupDeleted
+	}
+	return dedupState{packed: p, batch: batch}
+}
+
+func (s dedupState) row() int      { return int(s.packed & dedupRowMask) }
+func (s dedupState) dose() int     { return int(s.packed >> dedupDoseShift & dedupDoseMask) }
+func (s dedupState) deleted() bool { return s.packed&dedupDeleted != 0 }
 
 // run reads and checks a file. With a ledger reader (import) keys are looked up there; records
 // are passed to rec. It returns the report and the key changes the file makes.
@@ -300,9 +320,7 @@ func run(ctx context.Context, in Input, src *source, o Options, hasher *ledger.H
 
 	keys := newKeyTable()
 	if hasher == nil {
-		var k [32]byte
-		rand.Read(k[:])
-		hasher = ledger.NewHasher(k[:])
+		hasher = ledger.NewRunHasher() // validate: keys are compared within the file only
 	}
 	ferr := readRows(ctx, src.r, src.size, in, o, rep, hasher, keys, sk)
 	if ferr != nil {
@@ -502,22 +520,22 @@ func dedup(fileID string, rec *validate.Record, k ledger.Key, keys *keyTable, sk
 		st = *p
 	}
 	if rec.Action == validate.ActionDelete {
-		if seen && !st.deleted {
-			*p = dedupState{row: int32(rec.Row), deleted: true}
+		if seen && !st.deleted() {
+			*p = newDedupState(rec.Row, 0, true, 0)
 			return nil, true
 		}
-		if seen && st.deleted {
+		if seen && st.deleted() {
 			return []validate.Finding{dupFinding(rec, st, bh)}, false
 		}
 		e, ok := sk.lookup(k)
-		keys.put(&k, dedupState{row: int32(rec.Row), deleted: true})
+		keys.add(&k, newDedupState(rec.Row, 0, true, 0))
 		if ok && (!e.Deleted || e.OwnedBy(fileID)) {
 			return nil, true
 		}
 		return []validate.Finding{{Row: rec.Row, Column: validate.ColPersonID.Key(), Code: validate.LedgerDeleteUnknown,
 			Severity: validate.SeverityWarning}}, true
 	}
-	if seen && !st.deleted {
+	if seen && !st.deleted() {
 		return []validate.Finding{dupFinding(rec, st, bh)}, false
 	}
 	if !seen {
@@ -528,9 +546,9 @@ func dedup(fileID string, rec *validate.Record, k ledger.Key, keys *keyTable, sk
 		}
 	}
 	if seen {
-		*p = dedupState{row: int32(rec.Row), batch: bh, dose: int32(rec.Dose)}
+		*p = newDedupState(rec.Row, rec.Dose, false, bh)
 	} else {
-		keys.put(&k, dedupState{row: int32(rec.Row), batch: bh, dose: int32(rec.Dose)})
+		keys.add(&k, newDedupState(rec.Row, rec.Dose, false, bh))
 	}
 	return nil, true
 }
@@ -538,15 +556,15 @@ func dedup(fileID string, rec *validate.Record, k ledger.Key, keys *keyTable, sk
 func dupFinding(rec *validate.Record, first dedupState, bh uint32) validate.Finding {
 	f := validate.Finding{Row: rec.Row, Column: validate.ColPersonID.Key(), Code: validate.RowDuplicate,
 		Severity: validate.SeverityWarning,
-		Args:     validate.Args{"row": strconv.Itoa(int(first.row))}}
-	if first.deleted {
+		Args:     validate.Args{"row": strconv.Itoa(first.row())}}
+	if first.deleted() {
 		return f
 	}
 	var differs []string
 	if bh != first.batch {
 		differs = append(differs, validate.ColBatch.Key())
 	}
-	if int32(rec.Dose) != first.dose {
+	if rec.Dose != first.dose() {
 		differs = append(differs, validate.ColDose.Key())
 	}
 	if len(differs) > 0 {

@@ -15,6 +15,7 @@ package ledger
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -25,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"hash/maphash"
 	"io"
 	"os"
 	"path/filepath"
@@ -34,6 +36,7 @@ import (
 	"time"
 
 	"github.com/fhi/sysvak-import/internal/fsutil"
+	"github.com/fhi/sysvak-import/internal/state"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -46,10 +49,9 @@ var (
 )
 
 const (
-	// bigCommit is the number of keys from which CommitFiles trades CPU for memory (GOGC
-	// bigCommitGC while it runs).
+	// bigCommit is the number of keys from which CommitFiles first returns the garbage of the
+	// file's reading to the OS.
 	bigCommit   = 100_000
-	bigCommitGC = 25
 	initialMmap = 1 << 30
 	dbName      = "ledger.db"
 	keyName     = "ledger.key"
@@ -58,8 +60,10 @@ const (
 	KeySize = 16
 )
 
-// Key is the keyed hash of one (person ID, date, code) triple.
-type Key [KeySize]byte
+// Key is the keyed hash of one (person ID, date, code) triple: the state interface's key
+// (an alias, so that a file's changes pass from the importer through internal/state into the
+// ledger without a copy: 32 MB each for a million-row file, issue 17).
+type Key = state.LedgerKey
 
 // Entry is what the ledger knows about a key.
 type Entry struct {
@@ -81,6 +85,11 @@ type FileState struct {
 type Ledger struct {
 	db  *bolt.DB
 	mac []byte
+	// chunk is the number of registrations CommitFiles puts in one transaction (commitChunk;
+	// tests make it small). afterChunk, when set, runs after each transaction of CommitFiles
+	// but the last (tests: a crash between them).
+	chunk      int
+	afterChunk func() error
 }
 
 // Options tune Open.
@@ -129,7 +138,7 @@ func Open(ctx context.Context, stateDir string, o Options) (*Ledger, error) {
 		db.Close()
 		return nil, fmt.Errorf("ledger: initialise: %w", err)
 	}
-	return &Ledger{db: db, mac: key}, nil
+	return &Ledger{db: db, mac: key, chunk: commitChunk}, nil
 }
 
 func loadOrCreateKey(path string) ([]byte, error) {
@@ -188,9 +197,10 @@ func (l *Ledger) Close() error { return l.db.Close() }
 // Hasher computes keys. It reuses its buffers, so it is cheap per row but not safe for
 // concurrent use; make one per goroutine with NewHasher.
 type Hasher struct {
-	h   hash.Hash
-	buf []byte
-	sum []byte
+	h     hash.Hash
+	buf   []byte
+	sum   []byte
+	seeds *[2]maphash.Seed // a run-local hasher (NewRunHasher): no HMAC
 }
 
 // NewHasher returns a Hasher under the ledger's key.
@@ -202,6 +212,15 @@ func NewHasher(mac []byte) *Hasher {
 	return &Hasher{h: hmac.New(sha256.New, mac), buf: make([]byte, 0, 48), sum: make([]byte, 0, sha256.Size)}
 }
 
+// NewRunHasher returns a Hasher whose keys are only ever compared with each other within one
+// process (validate, which has no ledger): two 64-bit hash/maphash values under seeds drawn for
+// it, a tenth of the HMAC's cost (issue 17: the HMAC was 8% of validating a million rows). The
+// 128 bits make an accidental collision among a file's keys as unlikely as with the HMAC, and
+// the seeds are never known outside the process. Never use it for keys that are stored.
+func NewRunHasher() *Hasher {
+	return &Hasher{buf: make([]byte, 0, 48), seeds: &[2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}}
+}
+
 // Key hashes a normalised person ID, an ISO date (YYYY-MM-DD) and an upper-case SYSVAK code.
 func (h *Hasher) Key(personID string, isoDate []byte, code string) Key {
 	h.buf = append(h.buf[:0], personID...)
@@ -209,6 +228,12 @@ func (h *Hasher) Key(personID string, isoDate []byte, code string) Key {
 	h.buf = append(h.buf, isoDate...)
 	h.buf = append(h.buf, 0)
 	h.buf = append(h.buf, code...)
+	if h.seeds != nil {
+		var k Key
+		binary.LittleEndian.PutUint64(k[:8], maphash.Bytes(h.seeds[0], h.buf))
+		binary.LittleEndian.PutUint64(k[8:], maphash.Bytes(h.seeds[1], h.buf))
+		return k
+	}
 	h.h.Reset()
 	h.h.Write(h.buf)
 	h.sum = h.h.Sum(h.sum[:0])
@@ -246,12 +271,8 @@ func (r *Reader) Get(k Key) (Entry, bool) {
 // Close ends the read view.
 func (r *Reader) Close() error { return r.tx.Rollback() }
 
-// Change is one effect of a file on the ledger.
-type Change struct {
-	Key    Key
-	Row    int
-	Delete bool
-}
+// Change is one effect of a file on the ledger (the state interface's type, see Key).
+type Change = state.LedgerChange
 
 // Commit applies a file's changes and records the file's state in one durable transaction.
 // changes is sorted in place.
@@ -266,10 +287,23 @@ type FileChanges struct {
 	State   FileState // State.FileID names the file
 }
 
-// CommitFiles applies the changes of several files and records their states in one durable
-// transaction (a group commit: one fsync for a batch of files, issue 17). Files are applied in
-// order, so a later file's change to a key wins over an earlier one's. Each file's Changes are
-// sorted in place (by key).
+// CommitFiles applies the changes of several files and records their states (a group commit:
+// one fsync for a batch of small files, issue 17). Files are applied in order, so a later
+// file's change to a key wins over an earlier one's. Each file's Changes are sorted in place
+// (by key).
+//
+// Up to commitChunk registrations it is one durable transaction. Beyond that the keys that
+// only register (no file of the group deletes them) are put in key order in transactions of
+// commitChunk keys, and the last transaction holds the rest, the deletions and the files'
+// states: bbolt keeps about 150 bytes on the heap for every key of a transaction until it
+// commits (a million-row file peaked at 330-380 MB in one transaction, issue 17). A crash
+// between the transactions leaves some of the files' keys registered under their own file ids
+// and the files not recorded as processed: the state a crash after the ledger commit and before
+// the outputs leaves too. Processing such a file again finds its keys owned by itself and
+// writes the same records (the idempotence rule); a file processed meanwhile finds those keys
+// registered (ledger.duplicate) and the rest free, so no key ends up in two output sets and
+// none in none. Deletions wait for the last transaction because a tombstone seen before its
+// file's outputs could let another file register a key that is still visibly registered.
 func (l *Ledger) CommitFiles(ctx context.Context, files []FileChanges) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -289,59 +323,138 @@ func (l *Ledger) CommitFiles(ctx context.Context, files []FileChanges) error {
 		// Keys are HMACs, so a file's keys arrive in random order; bbolt splits pages on every
 		// random insert, which made a 200k-key commit take 23 s. In key order it is 0.4 s.
 		// Sorted in place: a copy would be another 32 bytes per key of a million-row file.
-		slices.SortFunc(f.Changes, func(a, b Change) int { return bytes.Compare(a.Key[:], b.Key[:]) })
+		slices.SortFunc(f.Changes, compareChanges)
 	}
 	if n >= bigCommit {
-		// bbolt holds every key of the transaction in one node (64 bytes a key) until the commit
-		// splits it: a million-row file's commit has ~150 MB live, and at the default GOGC the
-		// heap grows to twice that before the next collection (peak RSS 370 MB, issue 17).
-		// Return the garbage of the read first and collect more eagerly while committing.
+		// What bbolt holds is bounded by the chunks (below), so the commit needs no GC setting
+		// of its own (it ran at GOGC 25 before: 60 collections in a 1M-row commit). The
+		// garbage of the read is returned first: the read's peak is the process's.
 		debug.FreeOSMemory()
-		defer debug.SetGCPercent(debug.SetGCPercent(bigCommitGC))
 	}
-	// bbolt keeps the values it is given until the commit: one arena, not one slice per key.
-	vals := make([]byte, entrySize*n)
-	err := l.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketKeys)
-		// Keys arrive in order: fill pages instead of bbolt's default half (fewer pages to write).
-		b.FillPercent = 0.9
-		// Merge the files' sorted changes; of two files touching one key the earlier is put
-		// first, so the later wins (a file touches a key once).
-		heads := make([]int, len(files))
-		for j := 0; ; j++ {
-			best := -1
-			for i := range files {
-				if heads[i] < len(files[i].Changes) && (best < 0 ||
-					bytes.Compare(files[i].Changes[heads[i]].Key[:], files[best].Changes[heads[best]].Key[:]) < 0) {
-					best = i
+	c := &committer{files: files, ids: ids, heads: make([]int, len(files))}
+	// bbolt keeps the values it is given until the commit: one arena per transaction (reused by
+	// the next), not one slice per key. A group of one key holds at most one change per file.
+	c.vals = make([]byte, entrySize*(min(n, l.chunk)+len(files)))
+	for done := false; !done; {
+		err := l.db.Update(func(tx *bolt.Tx) error {
+			var err error
+			done, err = c.chunk(tx)
+			if err != nil || !done {
+				return err
+			}
+			fb := tx.Bucket(bucketFiles)
+			for i, f := range files {
+				if err := fb.Put([]byte(f.State.FileID), states[i]); err != nil {
+					return err
 				}
 			}
-			if best < 0 {
-				break
-			}
-			c := &files[best].Changes[heads[best]]
-			heads[best]++
-			v := vals[j*entrySize : (j+1)*entrySize]
-			putEntry(v, ids[best], c.Row, c.Delete)
-			if err := b.Put(c.Key[:], v); err != nil {
-				return err
-			}
+			return nil
+		})
+		if err == nil && !done && l.afterChunk != nil {
+			err = l.afterChunk()
 		}
-		fb := tx.Bucket(bucketFiles)
-		for i, f := range files {
-			if err := fb.Put([]byte(f.State.FileID), states[i]); err != nil {
-				return err
+		if err != nil {
+			if len(files) == 1 {
+				return fmt.Errorf("ledger: commit file %s: %w", files[0].State.FileID, err)
 			}
+			return fmt.Errorf("ledger: commit %d files: %w", len(files), err)
 		}
-		return nil
-	})
-	if err != nil {
-		if len(files) == 1 {
-			return fmt.Errorf("ledger: commit file %s: %w", files[0].State.FileID, err)
-		}
-		return fmt.Errorf("ledger: commit %d files: %w", len(files), err)
 	}
 	return nil
+}
+
+// compareChanges orders changes by key (bytes.Compare's order), comparing the two halves as
+// big-endian integers: inlined loads instead of a call per comparison (a third of the sort's
+// time for a million keys).
+func compareChanges(a, b Change) int {
+	if c := cmp.Compare(binary.BigEndian.Uint64(a.Key[:8]), binary.BigEndian.Uint64(b.Key[:8])); c != 0 {
+		return c
+	}
+	return cmp.Compare(binary.BigEndian.Uint64(a.Key[8:]), binary.BigEndian.Uint64(b.Key[8:]))
+}
+
+// commitChunk is the number of registrations CommitFiles puts in one transaction.
+const commitChunk = 1 << 16
+
+// committer merges the sorted changes of a group of files and puts them, a chunk a transaction.
+type committer struct {
+	files    []FileChanges
+	ids      [][8]byte
+	heads    []int
+	group    []fileChange // the changes of the current key, in file order
+	deferred []fileChange // changes of keys some file deletes: put in the last transaction
+	vals     []byte
+}
+
+type fileChange struct {
+	file int
+	c    *Change
+}
+
+// next returns the changes to the smallest key not yet returned, in file order (empty: none).
+func (m *committer) next() []fileChange {
+	m.group = m.group[:0]
+	var least *Key
+	for i := range m.files {
+		if m.heads[i] >= len(m.files[i].Changes) {
+			continue
+		}
+		c := &m.files[i].Changes[m.heads[i]]
+		switch {
+		case least == nil || bytes.Compare(c.Key[:], least[:]) < 0:
+			least = &c.Key
+			m.group = append(m.group[:0], fileChange{i, c})
+		case c.Key == *least:
+			m.group = append(m.group, fileChange{i, c})
+		}
+	}
+	for _, fc := range m.group {
+		m.heads[fc.file]++
+	}
+	return m.group
+}
+
+// chunk puts the next registrations in key order, up to commitChunk of them; when the changes
+// run out (done) it also puts the deferred ones. Of two files touching one key the earlier is
+// put first, so the later wins.
+func (m *committer) chunk(tx *bolt.Tx) (done bool, err error) {
+	b := tx.Bucket(bucketKeys)
+	// Keys arrive in order: fill pages instead of bbolt's default half (fewer pages to write).
+	b.FillPercent = 0.9
+	j := 0
+	put := func(vals []byte, fc fileChange) error {
+		v := vals[j*entrySize : (j+1)*entrySize]
+		j++
+		putEntry(v, m.ids[fc.file], fc.c.Row, fc.c.Delete)
+		return b.Put(fc.c.Key[:], v)
+	}
+	for (j+len(m.files))*entrySize <= len(m.vals) {
+		g := m.next()
+		if len(g) == 0 {
+			done = true
+			break
+		}
+		if slices.ContainsFunc(g, func(fc fileChange) bool { return fc.c.Delete }) {
+			m.deferred = append(m.deferred, g...)
+			continue
+		}
+		for _, fc := range g {
+			if err := put(m.vals, fc); err != nil {
+				return false, err
+			}
+		}
+	}
+	if !done {
+		return false, nil
+	}
+	vals := make([]byte, entrySize*len(m.deferred))
+	j = 0
+	for _, fc := range m.deferred {
+		if err := put(vals, fc); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // SetFileStates records several files' states (for example Done after their outputs are in

@@ -113,6 +113,7 @@ func (s *Service) reportArrivals(ctx context.Context, f state.File, localPath st
 		return nil, err
 	}
 	o.Summary.Processed = f.Summary.Processed
+	o.Receipts = s.lateArrivalReceipts(ctx, f, rep)
 	if err := s.st.RecordOutcome(ctx, f.ID, o); err != nil {
 		return nil, err
 	}

@@ -196,7 +196,7 @@ func (s *Service) process(ctx context.Context, cl *claimed, path string, passwor
 		return nil, err
 	}
 	lookup := func(k ledger.Key) (ledger.Entry, bool) {
-		e, ok := view.Get(state.LedgerKey(k))
+		e, ok := view.Get(k)
 		return ledger.Entry{FileID: e.FileID, Row: e.Row, Deleted: e.Deleted}, ok
 	}
 	in := importer.Input{Path: path, Name: f.Name, Source: source(f.Source), Passwords: passwords, SHA256: f.SHA256}
@@ -213,9 +213,7 @@ func (s *Service) process(ctx context.Context, cl *claimed, path string, passwor
 		return nil, err
 	}
 	o.Summary.Processed = processed
-	for _, c := range ev.Changes {
-		o.Changes = append(o.Changes, state.LedgerChange{Key: state.LedgerKey(c.Key), Row: c.Row, Delete: c.Delete})
-	}
+	o.Changes = ev.Changes // ledger.Change is state.LedgerChange: no copy (issue 17)
 	o.RecordsPath = ev.RecordsPath
 	c := cl.stop()
 	cl.stop = func() state.Claim { return c }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"runtime"
 	"strings"
 	"unicode/utf16"
 
@@ -67,8 +68,10 @@ type book struct {
 	sstFile  *zip.File
 	sst      *sst
 	date1904 bool
-	reuse    bool       // ReuseRowMemory was called
-	iters    []*rowIter // iterators handed out, for ReuseRowMemory
+	reuse    bool // ReuseRowMemory was called
+	// aheadFrom: worksheet parts from this size are read ahead (aheadIter; tests lower it)
+	aheadFrom uint64
+	iters     []*rowIter // iterators handed out, for ReuseRowMemory
 }
 
 // Open reads the workbook structure (sheet list, date system, part paths) from the zip in r.
@@ -85,7 +88,7 @@ func Open(ctx context.Context, r io.ReaderAt, size int64, o Options) (workbook.B
 	if err != nil {
 		return nil, fmt.Errorf("%w: not a zip archive fastxlsx can read: %v", ErrUnsupported, err)
 	}
-	b := &book{o: o, files: make(map[string]*zip.File, len(zr.File)), parts: map[string]sheetRef{}}
+	b := &book{o: o, files: make(map[string]*zip.File, len(zr.File)), parts: map[string]sheetRef{}, aheadFrom: aheadFrom}
 	var total uint64
 	limit := uint64(o.UnzipSizeLimit)
 	for _, zf := range zr.File {
@@ -308,6 +311,9 @@ func (b *book) Rows(ctx context.Context, sheet string) (workbook.RowIter, error)
 		return nil, err
 	}
 	b.iters = append(b.iters, it)
+	if zf.UncompressedSize64 >= b.aheadFrom && runtime.GOMAXPROCS(0) > 1 {
+		return newAheadIter(it), nil
+	}
 	return it, nil
 }
 

@@ -361,11 +361,9 @@ func (s *Store) commitLedger(ctx context.Context, outs []state.FileOutcome) erro
 		if o.Status == state.StatusWaiting && len(o.Changes) == 0 {
 			continue
 		}
-		changes := make([]ledger.Change, len(o.Changes))
-		for i, c := range o.Changes {
-			changes[i] = ledger.Change{Key: ledger.Key(c.Key), Row: c.Row, Delete: c.Delete}
-		}
-		files = append(files, ledger.FileChanges{Changes: changes,
+		// ledger.Change is state.LedgerChange: no copy of a million-row file's changes. The
+		// ledger sorts them in place.
+		files = append(files, ledger.FileChanges{Changes: o.Changes,
 			State: ledger.FileState{FileID: o.ID, Status: o.Summary.ReportStatus, Done: true, Processed: s.now().UTC()}})
 	}
 	if len(files) == 0 {
@@ -502,11 +500,13 @@ func (s *Store) AddFiles(ctx context.Context, in []state.Incoming, arr state.Arr
 		inc[i] = spool.Incoming(f)
 	}
 	var rec *spool.MessageRecord
+	var also func(*bolt.Tx) error
 	if msg != nil {
 		r := fromMessage(*msg)
 		rec = &r
+		also = s.enqueueWith(msg.Receipts)
 	}
-	cr, err := s.sp.Commit(ctx, inc, fromArrival(arr), rec)
+	cr, err := s.sp.CommitWith(ctx, inc, fromArrival(arr), rec, also)
 	if err != nil {
 		return res, err
 	}
