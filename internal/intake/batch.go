@@ -171,7 +171,8 @@ type batch struct {
 	hooks     PathHooks
 
 	files   []*pendingFile
-	pending map[ledger.Key]ledger.Entry // the keys of files, for the next ones
+	pending map[ledger.Key]pendingKey // the keys of files[:indexed], for the next ones
+	indexed int
 	nkeys   int
 	view    state.LedgerView
 	mac     []byte
@@ -179,6 +180,13 @@ type batch struct {
 	emitted int                 // files given to hooks.Report
 	all     []*localFile
 	lost    error // a file left out for a lost claim
+}
+
+// pendingKey is a key of a file of the batch: that file (its index in batch.files), the row.
+type pendingKey struct {
+	file    int32
+	row     int32
+	deleted bool
 }
 
 // pendingFile is a file evaluated into the batch.
@@ -241,8 +249,8 @@ func (b *batch) emit() error {
 
 // lookup is the ledger as it will be once the batch's earlier files are recorded.
 func (b *batch) lookup(k ledger.Key) (ledger.Entry, bool) {
-	if e, ok := b.pending[k]; ok {
-		return e, true
+	if p, ok := b.pending[k]; ok {
+		return ledger.Entry{FileID: b.files[p.file].lf.id, Row: int(p.row), Deleted: p.deleted}, true
 	}
 	e, ok := b.view.Get(state.LedgerKey(k))
 	return ledger.Entry{FileID: e.FileID, Row: e.Row, Deleted: e.Deleted}, ok
@@ -262,13 +270,22 @@ func (b *batch) add(ctx context.Context, lf *localFile) error {
 		if b.view, err = s.st.LedgerView(ctx); err != nil {
 			return err
 		}
-		b.pending = map[ledger.Key]ledger.Entry{}
+		b.pending = map[ledger.Key]pendingKey{}
 	}
 	if b.stale == nil {
 		if b.stale, err = outdir.Stale(s.cfg.OutDir); err != nil {
 			return &importer.OperationalError{Err: err}
 		}
 	}
+	// The keys of the files before this one become visible to it only now: a big file that fills
+	// the batch is flushed before the next file and never indexed (a million-row file's keys
+	// would be another ~60 MB here).
+	for i, pf := range b.files[b.indexed:] {
+		for _, c := range pf.out.Changes {
+			b.pending[ledger.Key(c.Key)] = pendingKey{file: int32(b.indexed + i), row: int32(c.Row), deleted: c.Delete}
+		}
+	}
+	b.indexed = len(b.files)
 	set, err := outdir.BeginListed(s.cfg.OutDir, lf.id, b.stale)
 	if err != nil {
 		return &importer.OperationalError{Err: err}
@@ -278,9 +295,6 @@ func (b *batch) add(ctx context.Context, lf *localFile) error {
 	if err != nil {
 		set.Abort()
 		return err
-	}
-	for _, c := range o.Changes {
-		b.pending[ledger.Key(c.Key)] = ledger.Entry{FileID: lf.id, Row: c.Row, Deleted: c.Delete}
 	}
 	b.nkeys += len(o.Changes)
 	b.files = append(b.files, &pendingFile{lf: lf, set: set, out: state.FileOutcome{ID: lf.id, Outcome: o}})
@@ -312,9 +326,7 @@ func (b *batch) evaluate(ctx context.Context, lf *localFile, set *outdir.Set) (s
 		return state.Outcome{}, err
 	}
 	o.Summary.Processed = processed
-	for _, c := range ev.Changes {
-		o.Changes = append(o.Changes, state.LedgerChange{Key: state.LedgerKey(c.Key), Row: c.Row, Delete: c.Delete})
-	}
+	o.Changes = ev.Changes // ledger.Change is state.LedgerChange: no copy (issue 17)
 	o.RecordsPath = ev.RecordsPath
 	if err := importer.WriteReports(set, rep, opts.Lang); err != nil {
 		return state.Outcome{}, &importer.OperationalError{Err: err}
@@ -335,7 +347,7 @@ func (b *batch) flush(ctx context.Context) error {
 		b.view = nil
 	}
 	files := b.files
-	b.files, b.pending, b.nkeys = nil, nil, 0
+	b.files, b.pending, b.nkeys, b.indexed = nil, nil, 0, 0
 	if len(files) == 0 {
 		return nil
 	}
@@ -423,7 +435,7 @@ func (b *batch) record(ctx context.Context, files []*pendingFile) ([]*pendingFil
 		b.view = nil
 	}
 	rest := b.files
-	b.files, b.pending, b.nkeys = nil, nil, 0
+	b.files, b.pending, b.nkeys, b.indexed = nil, nil, 0, 0
 	tail, err := b.record(ctx, rest)
 	return append(head, tail...), err
 }
