@@ -8,7 +8,8 @@
 // Order of steps for each message (the crash-safety rule): fetch BODY.PEEK[] (not marked read),
 // stream it into the MIME extractor which writes each accepted attachment to a 0600 temp file and
 // fsyncs it; rename into STATE/spool/<file-id> and fsync the folder; record the entries, the
-// message ledger entry and the mailbox's last UID in ONE state transaction (Store.AddFiles or RecordMessage); only then move the
+// message ledger entry, the mailbox's last UID and the message's receipts (SPEC 10) in ONE state
+// transaction (Store.AddFiles or RecordMessage); only then move the
 // message to the processed (or rejected) folder and mark it moved. A crash before the
 // transaction leaves the message in the mailbox (it is fetched again; identical spool files are
 // simply replaced); a crash after it leaves a recorded, unmoved message, which the next pass

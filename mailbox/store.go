@@ -18,7 +18,12 @@ import (
 type Store interface {
 	// TempDir is where attachments are written before AddFiles takes them.
 	TempDir() string
+	// AddFiles records the message's files and the message, with msg.Receipts, in one step.
 	AddFiles(ctx context.Context, in []state.Incoming, arr state.Arrival, msg *state.Message) (state.AddResult, error)
+	// RecordMessage records a message without a usable attachment, with msg.Receipts, in one
+	// step. The poller fills in no receipts itself: a Store that sends receipts (SPEC 10;
+	// receipt.WithMessageReceipts) adds them before it records the message, so that a message
+	// and its receipts are recorded together or not at all.
 	RecordMessage(ctx context.Context, msg *state.Message) error
 	Message(ctx context.Context, k state.MessageKey) (state.Message, error)
 	MarkMoved(ctx context.Context, mailbox string, uidValidity uint32, uids ...uint32) error

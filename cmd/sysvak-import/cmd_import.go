@@ -12,8 +12,9 @@ import (
 
 type importFlags struct {
 	commonFlags
-	strict bool
-	fhir   bool
+	strict   bool
+	fhir     bool
+	receipts receiptForm // a file that also came by mail answers its sender (SPEC 10)
 }
 
 func importCmd() *command {
@@ -31,6 +32,7 @@ func importCmd() *command {
 			addCommon(fs, &o.commonFlags)
 			fs.BoolVar(&o.strict, "strict", false, "register nothing from a file that has any rejected row")
 			addFHIRFlag(fs, &o.fhir)
+			addReceiptFormFlags(fs, &o.receipts)
 			return o
 		},
 		run: runImport,
@@ -50,12 +52,17 @@ func runImport(ctx context.Context, e *env, opts any, args []string, columns map
 	}
 	s.opts.Strict = o.strict
 	s.opts.FHIR = o.fhir
+	b, err := o.receipts.builder(s.log)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "sysvak-import import: %v\n", err)
+		return exitUsage
+	}
 	st, err := openState(ctx, o.state, o.passwordDir, time.Second)
 	if err != nil {
 		return exitFor(e, s.log, err)
 	}
 	defer st.Close()
-	svc := newService(st, s, o.out)
+	svc := newService(st, s, o.out, b)
 	code := exitOK
 	for _, path := range args {
 		if problem := inputProblem(o.lang, path); problem != "" {

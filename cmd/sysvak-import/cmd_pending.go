@@ -65,7 +65,7 @@ func runPending(ctx context.Context, e *env, opts any, args []string, _ map[stri
 	}
 	defer st.Close()
 	if o.receipts {
-		return printPendingReceipts(ctx, e, st, o.format, log)
+		return printPendingReceipts(ctx, e, st, o.format, lang, log)
 	}
 	list, err := intake.New(st, intake.Config{Log: log}).Pending(ctx)
 	if err != nil {
@@ -89,7 +89,7 @@ func runPending(ctx context.Context, e *env, opts any, args []string, _ map[stri
 		}
 		return exitOK
 	}
-	defer noteWaitingReceipts(ctx, e.stdout, st)
+	defer noteWaitingReceipts(ctx, e.stdout, st, lang)
 	if len(list) == 0 {
 		fmt.Fprintln(e.stdout, msg(lang, "(ingen fil venter på passord)", "(no file waits for a password)"))
 		return exitOK

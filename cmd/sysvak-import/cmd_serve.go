@@ -65,24 +65,27 @@ func runServe(ctx context.Context, e *env, opts any, args []string, columns map[
 		return exitFor(e, s.log, err)
 	}
 	defer st.Close()
-	stopReceipts, err := startServeReceipts(ctx, e, o.pollFlags, st, s.log)
+	rs, err := o.receipts.resolve(ctx, e, &o.oauth, s.log)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "sysvak-import serve: %v\n", err)
 		return exitUsage
 	}
+	stopReceipts, wakeReceipts := startServeReceipts(ctx, rs, st, s.log)
 	defer stopReceipts()
-	svc := newService(st, s, o.out)
+	// The console's unlocks and serve's own polling queue receipts as poll does (SPEC 10).
+	svc := newService(st, s, o.out, rs.builderOf())
 	cfg := console.Config{
-		Files: console.StateFiles{State: st, OutDir: o.out}, Unlocker: intakeUnlocker{svc},
+		Files: console.StateFiles{State: st, OutDir: o.out}, Unlocker: intakeUnlocker{svc: svc, done: wakeReceipts},
 		Operators: st, Audit: st, Log: s.log, TLS: useTLS, Metrics: console.IsLoopback(o.listen),
 	}
 	var poller *servePoller
 	if o.imapAddr != "" {
 		track := &console.PollTracker{Outbox: st}
-		if poller, err = newServePoller(ctx, e, o, s, st, svc, track); err != nil {
+		if poller, err = newServePoller(ctx, e, o, s, withMessageReceipts(st, rs.builderOf()), svc, track); err != nil {
 			fmt.Fprintf(e.stderr, "sysvak-import serve: %v\n", err)
 			return exitFor(e, s.log, err)
 		}
+		poller.done = wakeReceipts
 		cfg.Poll = track
 	}
 	srv, err := console.New(cfg)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -69,7 +70,7 @@ func setFromEnv(fs *flag.FlagSet, getenv func(string) string, set map[string]boo
 			return
 		}
 		name := "SYSVAK_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v := getenv(name); v != "" {
+		if v := getenv(name); v != "" && !otherCommandsValue(f, v) {
 			if e := fs.Set(f.Name, v); e != nil {
 				err = usagef("environment %s: %v", name, e)
 			}
@@ -119,7 +120,7 @@ func setFromConfig(fs *flag.FlagSet, path string, set map[string]bool) (map[stri
 			}
 			return nil, usagef("config file %s: unknown key %q", path, k)
 		}
-		if set[k] {
+		if set[k] || otherCommandsValue(f, fmt.Sprint(v)) {
 			continue
 		}
 		if e := fs.Set(k, fmt.Sprint(v)); e != nil {
@@ -143,4 +144,27 @@ func configColumns(path string, v any, columns map[string]string) error {
 		columns[h] = s
 	}
 	return nil
+}
+
+// otherCommandsValue reports whether v, given for this command's boolean flag f, is the value of
+// another command's flag of the same name that is not boolean: `receipts = "annotated"` in a
+// config file (or SYSVAK_RECEIPTS) shared by poll, serve and unlock is theirs, not `pending
+// --receipts`'s.
+func otherCommandsValue(f *flag.Flag, v string) bool {
+	if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() {
+		return false
+	}
+	if _, err := strconv.ParseBool(v); err == nil {
+		return false
+	}
+	for _, c := range commands() {
+		fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+		c.flags(fs)
+		if g := fs.Lookup(f.Name); g != nil {
+			if b, ok := g.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() {
+				return true
+			}
+		}
+	}
+	return false
 }

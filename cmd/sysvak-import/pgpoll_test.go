@@ -306,7 +306,8 @@ func killRuns() int {
 // The records compared are the committed output sets': the killed poller's half-written set
 // stays in its hidden temporary folder (removed once stale), which is not output.
 func TestKillPollerPostgres(t *testing.T) {
-	srv, cluster := dovecotAndPG(t)
+	srv := imaptest.NewDovecotWith(t, imaptest.DovecotOptions{Users: killRuns()}) // a user per run
+	cluster := pg.Cluster(t)
 	c := buildPollCorpus(t, 12)
 	for run := 0; run < killRuns(); run++ {
 		t.Run(fmt.Sprintf("run%02d", run), func(t *testing.T) {

@@ -19,37 +19,23 @@ import (
 	"github.com/fhi/sysvak-import/internal/state"
 )
 
-// receiptFlags are SPEC 10's receipt flags, shared by poll and serve.
-type receiptFlags struct {
-	smtpAddr, smtpTLS, smtpUser, smtpPasswordFile, smtpAuth string
-	receiptFrom, receipts                                   string
-	receiptGiveUp, receiptRetry                             time.Duration
+// receiptForm are the receipt flags of SPEC 10 that decide whether a file's outcome gets a
+// receipt and what it looks like: poll, serve and unlock have them (unlock only queues receipts;
+// the SMTP flags are poll's and serve's, which send them). The same config file or SYSVAK_*
+// variables give every command the same answer.
+type receiptForm struct {
+	smtpAddr, receiptFrom, receipts string
 }
 
-func addReceiptFlags(fs *flag.FlagSet, o *receiptFlags) {
+func addReceiptFormFlags(fs *flag.FlagSet, o *receiptForm) {
 	fs.StringVar(&o.smtpAddr, "smtp-addr", "", "SMTP submission server host:port; when set, senders get receipts (SPEC 10)")
-	fs.StringVar(&o.smtpTLS, "smtp-tls", "tls", "tls (port 465), starttls (port 587) or insecure (loopback addresses only)")
-	fs.StringVar(&o.smtpUser, "smtp-user", "", "SMTP user name (no AUTH when empty)")
-	fs.StringVar(&o.smtpPasswordFile, "smtp-password-file", "", "file whose first line is the SMTP password (or env SYSVAK_SMTP_PASSWORD)")
-	fs.StringVar(&o.smtpAuth, "smtp-auth", "password", "password (= plain), login, xoauth2 or oauthbearer (the --oauth-* flags give the token)")
 	fs.StringVar(&o.receiptFrom, "receipt-from", "", "sender address of receipts (required with --smtp-addr)")
 	fs.StringVar(&o.receipts, "receipts", "", "off, summary or annotated (default summary when --smtp-addr is set)")
-	fs.DurationVar(&o.receiptGiveUp, "receipt-give-up", 72*time.Hour, "give a receipt up when it could not be delivered within this time")
-	fs.DurationVar(&o.receiptRetry, "receipt-retry", 30*time.Second, "first delay before a receipt is tried again; it doubles with each attempt, up to 1h")
 }
 
-// receiptSetup is what the flags resolve to; nil when receipts are off.
-type receiptSetup struct {
-	mode    string
-	from    string
-	sender  *receipt.Sender
-	giveUp  time.Duration
-	retry   time.Duration
-	builder *receipt.Builder
-}
-
-// resolve checks the flags and reads the SMTP secret. Errors are usage errors (exit 3).
-func (o *receiptFlags) resolve(ctx context.Context, e *env, oauth *oauthFlags, log zerolog.Logger) (*receiptSetup, error) {
+// builder is the receipt builder the flags ask for: nil when receipts are off. Errors are usage
+// errors (exit 3).
+func (o *receiptForm) builder(log zerolog.Logger) (*receipt.Builder, error) {
 	mode := strings.ToLower(o.receipts)
 	switch {
 	case mode == "" && o.smtpAddr == "":
@@ -66,6 +52,41 @@ func (o *receiptFlags) resolve(ctx context.Context, e *env, oauth *oauthFlags, l
 	}
 	if a, err := mail.ParseAddress(o.receiptFrom); err != nil || a.Name != "" || !strings.Contains(a.Address, "@") {
 		return nil, usagef("--receipt-from must be a plain e-mail address, not %q", o.receiptFrom)
+	}
+	return &receipt.Builder{From: o.receiptFrom, Mode: mode, Log: log}, nil
+}
+
+// receiptFlags are SPEC 10's receipt flags of poll and serve: the form, and how to send.
+type receiptFlags struct {
+	receiptForm
+	smtpTLS, smtpUser, smtpPasswordFile, smtpAuth string
+	receiptGiveUp, receiptRetry                   time.Duration
+}
+
+func addReceiptFlags(fs *flag.FlagSet, o *receiptFlags) {
+	addReceiptFormFlags(fs, &o.receiptForm)
+	fs.StringVar(&o.smtpTLS, "smtp-tls", "tls", "tls (port 465), starttls (port 587) or insecure (loopback addresses only)")
+	fs.StringVar(&o.smtpUser, "smtp-user", "", "SMTP user name (no AUTH when empty)")
+	fs.StringVar(&o.smtpPasswordFile, "smtp-password-file", "", "file whose first line is the SMTP password (or env SYSVAK_SMTP_PASSWORD)")
+	fs.StringVar(&o.smtpAuth, "smtp-auth", "password", "password (= plain), login, xoauth2 or oauthbearer (the --oauth-* flags give the token)")
+	fs.DurationVar(&o.receiptGiveUp, "receipt-give-up", 72*time.Hour, "give a receipt up when it could not be delivered within this time")
+	fs.DurationVar(&o.receiptRetry, "receipt-retry", 30*time.Second, "first delay before a receipt is tried again; it doubles with each attempt, up to 1h")
+}
+
+// receiptSetup is what the flags resolve to; nil when receipts are off.
+type receiptSetup struct {
+	from    string
+	sender  *receipt.Sender
+	giveUp  time.Duration
+	retry   time.Duration
+	builder *receipt.Builder
+}
+
+// resolve checks the flags and reads the SMTP secret. Errors are usage errors (exit 3).
+func (o *receiptFlags) resolve(ctx context.Context, e *env, oauth *oauthFlags, log zerolog.Logger) (*receiptSetup, error) {
+	b, err := o.builder(log)
+	if err != nil || b == nil {
+		return nil, err
 	}
 	if o.receiptGiveUp <= 0 || o.receiptRetry <= 0 {
 		return nil, usagef("--receipt-give-up and --receipt-retry must be positive")
@@ -99,8 +120,7 @@ func (o *receiptFlags) resolve(ctx context.Context, e *env, oauth *oauthFlags, l
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
-	return &receiptSetup{mode: mode, from: o.receiptFrom, sender: s, giveUp: o.receiptGiveUp, retry: o.receiptRetry,
-		builder: &receipt.Builder{From: o.receiptFrom, Mode: mode, Log: log}}, nil
+	return &receiptSetup{from: o.receiptFrom, sender: s, giveUp: o.receiptGiveUp, retry: o.receiptRetry, builder: b}, nil
 }
 
 func (o *receiptFlags) password(ctx context.Context, e *env) (secret.Secret, error) {
@@ -160,14 +180,15 @@ func receiptItems(rs []state.Receipt) []receiptItem {
 	return items
 }
 
-// writeReceiptsText prints the receipts that wait (text format of `pending`).
-func writeReceiptsText(w io.Writer, rs []state.Receipt) {
+// writeReceiptsText prints the receipts that wait (text format of `pending`, in lang).
+func writeReceiptsText(w io.Writer, rs []state.Receipt, lang string) {
 	if len(rs) == 0 {
-		fmt.Fprintln(w, "(no receipt waits)")
+		fmt.Fprintln(w, msg(lang, "(ingen kvittering venter)", "(no receipt waits)"))
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RECEIPT\tKIND\tFILE\tTO\tSTATUS\tATTEMPTS\tNEXT\tLAST ERROR")
+	fmt.Fprintln(tw, msg(lang, "KVITTERING\tTYPE\tFIL\tTIL\tSTATUS\tFORSØK\tNESTE\tSISTE FEIL",
+		"RECEIPT\tKIND\tFILE\tTO\tSTATUS\tATTEMPTS\tNEXT\tLAST ERROR"))
 	for _, r := range rs {
 		next := r.NextAttempt.Local().Format("2006-01-02 15:04 MST")
 		if r.Status == state.ReceiptFailed {
@@ -183,7 +204,7 @@ func writeReceiptsText(w io.Writer, rs []state.Receipt) {
 }
 
 // printPendingReceipts is `pending --receipts`.
-func printPendingReceipts(ctx context.Context, e *env, ob state.Outbox, format string, log zerolog.Logger) int {
+func printPendingReceipts(ctx context.Context, e *env, ob state.Outbox, format, lang string, log zerolog.Logger) int {
 	rs, err := waitingReceipts(ctx, ob)
 	if err != nil {
 		return exitFor(e, log, err)
@@ -194,12 +215,12 @@ func printPendingReceipts(ctx context.Context, e *env, ob state.Outbox, format s
 		}
 		return exitOK
 	}
-	writeReceiptsText(e.stdout, rs)
+	writeReceiptsText(e.stdout, rs, lang)
 	return exitOK
 }
 
-// noteWaitingReceipts adds to `pending`'s text how many receipts wait or were given up.
-func noteWaitingReceipts(ctx context.Context, w io.Writer, ob state.Outbox) {
+// noteWaitingReceipts adds to `pending`'s text how many receipts wait or were given up (in lang).
+func noteWaitingReceipts(ctx context.Context, w io.Writer, ob state.Outbox, lang string) {
 	rs, err := waitingReceipts(ctx, ob)
 	if err != nil || len(rs) == 0 {
 		return
@@ -210,27 +231,53 @@ func noteWaitingReceipts(ctx context.Context, w io.Writer, ob state.Outbox) {
 			failed++
 		}
 	}
-	fmt.Fprintf(w, "\n%d receipt(s) wait to be sent, %d given up (sysvak-import pending --receipts)\n", len(rs)-failed, failed)
+	fmt.Fprintf(w, "\n"+msg(lang, "%d kvittering(er) venter på å bli sendt, %d gitt opp (sysvak-import pending --receipts)",
+		"%d receipt(s) wait to be sent, %d given up (sysvak-import pending --receipts)")+"\n", len(rs)-failed, failed)
+}
+
+// builderOf is the receipt builder of a setup (nil: receipts are off).
+func (r *receiptSetup) builderOf() *receipt.Builder {
+	if r == nil {
+		return nil
+	}
+	return r.builder
+}
+
+// withMessageReceipts is st recording, with each message the mailbox hands it, the receipts of
+// that message (b nil, receipts off: st itself).
+func withMessageReceipts(st state.Store, b *receipt.Builder) state.Store {
+	if b == nil {
+		return st
+	}
+	return receipt.WithMessageReceipts(st, b)
 }
 
 // startServeReceipts runs the receipt worker while serve runs (serve holds the state open, so the
-// worker claims from it directly). It returns the function that stops it; with receipts off,
-// nothing runs.
-func startServeReceipts(ctx context.Context, e *env, o *pollFlags, st state.Outbox, log zerolog.Logger) (func(), error) {
-	rs, err := o.receipts.resolve(ctx, e, &o.oauth, log)
-	if err != nil || rs == nil {
-		return func() {}, err
+// worker claims from it directly). It returns the function that stops it and the one that wakes
+// it (after a poll pass or a console unlock queued receipts); with receipts off (rs nil), nothing
+// runs.
+func startServeReceipts(ctx context.Context, rs *receiptSetup, st state.Outbox, log zerolog.Logger) (stop, wake func()) {
+	if rs == nil {
+		return func() {}, func() {}
 	}
 	w := &receipt.Worker{Outbox: &receipt.StateOutbox{St: st, Owner: "serve", From: rs.from}, Sender: rs.sender,
 		GiveUpAfter: rs.giveUp, BackoffMin: rs.retry, BackoffMax: max(rs.retry, time.Hour), Log: log}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
+	wakeup := make(chan struct{}, 1)
 	go func() {
 		defer close(done)
-		_ = w.Run(ctx, nil)
+		_ = w.Run(ctx, wakeup)
 	}()
-	return func() {
+	stop = func() {
 		cancel()
 		<-done
-	}, nil
+	}
+	wake = func() {
+		select {
+		case wakeup <- struct{}{}:
+		default:
+		}
+	}
+	return stop, wake
 }

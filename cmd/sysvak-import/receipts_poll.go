@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/fhi/sysvak-import/importer/report"
 	"github.com/fhi/sysvak-import/internal/intake"
 	"github.com/fhi/sysvak-import/internal/receipt"
-	"github.com/fhi/sysvak-import/internal/secret"
 	"github.com/fhi/sysvak-import/internal/state"
 	"github.com/fhi/sysvak-import/mailbox"
 )
@@ -19,9 +16,8 @@ import (
 // receiptPoll ties receipts into poll (SPEC 10). The folder state is opened by one user at a time
 // in this process (mu): the mailbox pass, the intake pass and the receipt worker's short openings.
 //   - a rejected message's receipt, and the receipt for a file a message carries again, are
-//     queued just before the message is recorded (their ids are stable: a repeat after a crash
-//     queues nothing new);
-//   - a file's receipt is queued by the intake service with its outcome (Config.Receipts);
+//     recorded with the message, in the same transaction (receipt.WithMessageReceipts);
+//   - a file's receipt is queued by the intake service with its outcome (newService);
 //   - the worker sends after each pass (and on its own timer while poll runs), never holding up
 //     processing.
 type receiptPoll struct {
@@ -52,14 +48,7 @@ func (rp *receiptPoll) hold() func() {
 
 // service is the intake service over an open state, queueing receipts with outcomes.
 func (rp *receiptPoll) service(st state.Store, s *setup, out string) *intake.Service {
-	cfg := serviceConfig(s, out)
-	if rp.rs != nil {
-		b := rp.builderFor(st)
-		cfg.ReceiptsWith = func(ctx context.Context, f state.File, rep *report.Report, passwords []secret.Secret) []state.Receipt {
-			return b.ForOutcome(ctx, st, f, rep, passwords)
-		}
-	}
-	return intake.New(st, cfg)
+	return newService(st, s, out, rp.rs.builderOf())
 }
 
 // start runs the worker while poll runs (not for --once); the returned function stops it.
@@ -105,13 +94,6 @@ func (rp *receiptPoll) sendNow(ctx context.Context) {
 	}
 }
 
-// builderFor is the receipt builder over an open state.
-func (rp *receiptPoll) builderFor(st state.Store) *receipt.Builder {
-	b := *rp.rs.builder
-	b.Messages = st
-	return &b
-}
-
 // openMailboxStore is mailbox.Config.Open with receipts; the state stays this process's until
 // the store is closed.
 func (rp *receiptPoll) openMailboxStore(ctx context.Context) (mailbox.Store, error) {
@@ -121,10 +103,7 @@ func (rp *receiptPoll) openMailboxStore(ctx context.Context) (mailbox.Store, err
 		rp.mu.Unlock()
 		return nil, err
 	}
-	if rp.rs == nil {
-		return &heldStore{Store: st, release: rp.mu.Unlock}, nil
-	}
-	return &receiptingStore{heldStore: heldStore{Store: st, release: rp.mu.Unlock}, b: rp.builderFor(st)}, nil
+	return withMessageReceipts(&heldStore{Store: st, release: rp.mu.Unlock}, rp.rs.builderOf()), nil
 }
 
 // heldStore is an open state that releases the process's hold on it when closed.
@@ -158,50 +137,4 @@ func (rp *receiptPoll) signal() {
 	case rp.wake <- struct{}{}:
 	default:
 	}
-}
-
-// receiptingStore queues the receipts of what the mailbox records.
-type receiptingStore struct {
-	heldStore
-	b *receipt.Builder
-}
-
-// RecordMessage queues the rejection receipt, then records the message.
-func (s *receiptingStore) RecordMessage(ctx context.Context, msg *state.Message) error {
-	if rs := s.b.ForRejectedMessage(*msg, nil); len(rs) > 0 {
-		if err := s.EnqueueReceipts(ctx, rs); err != nil {
-			return err
-		}
-	}
-	return s.Store.RecordMessage(ctx, msg)
-}
-
-// AddFiles queues, for each file the message carries again, the receipt of that file's outcome
-// to this message's sender; then records the files.
-func (s *receiptingStore) AddFiles(ctx context.Context, in []state.Incoming, arr state.Arrival, msg *state.Message) (state.AddResult, error) {
-	var rs []state.Receipt
-	for _, x := range in {
-		if len(x.SHA256) < 16 || msg == nil {
-			continue
-		}
-		f, err := s.File(ctx, x.SHA256[:16])
-		if err != nil || (f.Status != state.StatusProcessed && f.Status != state.StatusRejected && f.Status != state.StatusWaiting) {
-			continue // new, or not processed yet: its outcome receipt answers its first message
-		}
-		raw, err := s.Report(ctx, f.ID)
-		if err != nil {
-			continue
-		}
-		var rep report.Report
-		if json.Unmarshal(raw, &rep) != nil {
-			continue
-		}
-		rs = append(rs, s.b.ForResend(f, *msg, &rep)...)
-	}
-	if len(rs) > 0 {
-		if err := s.EnqueueReceipts(ctx, rs); err != nil {
-			return state.AddResult{}, err
-		}
-	}
-	return s.Store.AddFiles(ctx, in, arr, msg)
 }

@@ -17,11 +17,18 @@ import (
 )
 
 // intakeUnlocker is the console's unlock: the intake service processes the waiting file at once
-// with the password typed into the form (the same path as `sysvak-import unlock`).
-type intakeUnlocker struct{ svc *intake.Service }
+// with the password typed into the form (the same path as `sysvak-import unlock`), queueing the
+// receipt of its outcome; done (when set) wakes the receipt worker afterwards.
+type intakeUnlocker struct {
+	svc  *intake.Service
+	done func()
+}
 
 func (u intakeUnlocker) Unlock(ctx context.Context, id string, pw secret.Secret) (console.UnlockOutcome, error) {
 	rep, err := u.svc.Unlock(ctx, id, []secret.Secret{pw})
+	if u.done != nil && err == nil {
+		u.done()
+	}
 	switch {
 	case errors.Is(err, intake.ErrNotWaiting):
 		return console.UnlockOutcome{}, console.ErrNotWaiting
@@ -43,6 +50,7 @@ type servePoller struct {
 	svc   *intake.Service
 	s     *setup
 	track *console.PollTracker
+	done  func() // after each pass (wakes the receipt worker); may be nil
 }
 
 // newServePoller checks the poll flags and connects nothing yet (Run does).
@@ -86,6 +94,9 @@ func (sp *servePoller) Run(ctx context.Context) error {
 			sp.s.log.Info().Str("file_id", ev.Report.FileID).Str("status", string(ev.Report.Status)).Msg("poll: file")
 			return nil
 		})
+		if sp.done != nil {
+			sp.done()
+		}
 		if err != nil && !errors.Is(err, context.Canceled) {
 			// A file the console is unlocking at this moment, a busy state: the console keeps
 			// serving, and what waits is taken by the next pass.

@@ -18,13 +18,18 @@ import (
 	"github.com/fhi/sysvak-import/importer/decrypt"
 	"github.com/fhi/sysvak-import/internal/imaptest"
 	"github.com/fhi/sysvak-import/internal/secret"
+	"github.com/fhi/sysvak-import/internal/smtptest"
 )
 
 // TestServePollsAndUnlocks: `serve --imap-addr` polls a mailbox itself (a folder state has one
 // owner); an encrypted attachment waits for its password, the operator unlocks it in the console
-// with a wrong and then the right password, and /metrics reports the poll.
+// with a wrong and then the right password, and /metrics reports the poll. With --smtp-addr, serve
+// sends the receipts (to a real aiosmtpd): the waiting file's and a rejected message's after the
+// poll, none more for the wrong password, and the processed receipt queued by the console's
+// unlock, each once and without personal data.
 func TestServePollsAndUnlocks(t *testing.T) {
 	srv := imaptest.NewMem(t)
+	sink := smtptest.Start(t, smtptest.Options{})
 	u, p := srv.NewUser(t)
 	admin := imaptest.Login(t, srv.Addr(), u, p)
 	plain, err := fixturegen.CleanBook().Bytes()
@@ -37,7 +42,10 @@ func TestServePollsAndUnlocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := admin.Append("INBOX", mailgen.Message{Subject: "vaksiner", From: "helsestasjon@kommune.example",
-		Attachments: []mailgen.Attachment{{Name: "vaksiner.xlsx", Data: enc.Bytes()}}}.Bytes()); err != nil {
+		MessageID: "serve-1@kommune.example", Attachments: []mailgen.Attachment{{Name: "vaksiner.xlsx", Data: enc.Bytes()}}}.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Append("INBOX", mailgen.Message{Subject: "glemte vedlegget", From: "lege@kommune.example", MessageID: "serve-2@kommune.example"}.Bytes()); err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
@@ -54,7 +62,8 @@ func TestServePollsAndUnlocks(t *testing.T) {
 	go func() {
 		done <- runMain(ctx, e, []string{"serve", "--state", st, "--out", filepath.Join(dir, "out"), "--listen", "127.0.0.1:0",
 			"--imap-addr", srv.Addr(), "--imap-tls", "insecure", "--imap-user", u, "--interval", "1h",
-			"--as-of", "2026-11-23", "--log-format", "json"})
+			"--as-of", "2026-11-23", "--log-format", "json",
+			"--smtp-addr", sink.Addr(), "--smtp-tls", "insecure", "--receipt-from", receiptFrom})
 	}()
 	base := waitFor(t, func() string {
 		if m := regexp.MustCompile(`the console is at (http://\S+)/`).FindStringSubmatch(stderr.String()); m != nil {
@@ -83,6 +92,22 @@ func TestServePollsAndUnlocks(t *testing.T) {
 		}
 		return m[1]
 	}, stderr.String)
+	delivered := func(n int) []smtptest.Message {
+		t.Helper()
+		waitFor(t, func() string {
+			if len(sink.Messages()) >= n {
+				return "ok"
+			}
+			return ""
+		}, stderr.String)
+		return sink.Messages()
+	}
+	got := delivered(2)
+	by := receiptsBy(t, got)
+	if len(by["serve-1@kommune.example"]) != 1 || !strings.Contains(receiptText(t, by["serve-1@kommune.example"][0]), "venter på passordet") ||
+		len(by["serve-2@kommune.example"]) != 1 || by["serve-2@kommune.example"][0].RcptTo[0] != "lege@kommune.example" {
+		t.Fatalf("receipts after serve's poll: %v", by)
+	}
 	page := body(hc.Get(base + "/files/" + id))
 	tok = csrfRe.FindStringSubmatch(page)[1]
 	if !strings.Contains(page, `id="unlock-submit"`) || !strings.Contains(page, "helsestasjon@kommune.example") {
@@ -94,6 +119,12 @@ func TestServePollsAndUnlocks(t *testing.T) {
 	out := body(hc.PostForm(base+"/files/"+id+"/unlock", url.Values{"password": {smsPW}, "csrf_token": {tok}}))
 	if !strings.Contains(out, "låst opp og behandlet") || !strings.Contains(out, `id="tot-registered">12<`) {
 		t.Fatalf("right password:\n%s", out)
+	}
+	got = delivered(3)
+	processed := got[2]
+	if processed.Header.Get("In-Reply-To") != "<serve-1@kommune.example>" || !strings.Contains(processed.Header.Get("Subject"), id) ||
+		!strings.Contains(receiptText(t, processed), "Filen med id "+id+" er behandlet") || processed.RcptTo[0] != "helsestasjon@kommune.example" {
+		t.Fatalf("receipt of the console's unlock: %v\n%s", processed.Header, receiptText(t, processed))
 	}
 	metrics := body(hc.Get(base + "/metrics"))
 	if !strings.Contains(metrics, `sysvak_files{status="processed"} 1`) || strings.Contains(metrics, "sysvak_last_successful_poll_timestamp_seconds 0\n") {
@@ -108,6 +139,11 @@ func TestServePollsAndUnlocks(t *testing.T) {
 			t.Fatal("a password reached the log")
 		}
 	}
+	if got := sink.Messages(); len(got) != 3 { // the wrong password brought no second waiting receipt
+		t.Fatalf("%d receipts in all, want 3", len(got))
+	}
+	ids, names := workbookSecrets(t)
+	checkReceiptsPrivate(t, sink.Messages(), ids, append(names, smsPW, "Vinter-Vaksine-2024", "vaksiner.xlsx", "glemte vedlegget"))
 	a := runCLI(t, nil, "audit", "--state", st)
 	if !regexp.MustCompile(`kari +unlock +`+id+` +127\.0\.0\.1 +wrong_password`).MatchString(a.stdout) ||
 		!regexp.MustCompile(`kari +unlock +`+id+` +127\.0\.0\.1 +accepted`).MatchString(a.stdout) {

@@ -8,7 +8,10 @@ import (
 	"os"
 	"time"
 
+	"github.com/fhi/sysvak-import/importer/report"
 	"github.com/fhi/sysvak-import/internal/intake"
+	"github.com/fhi/sysvak-import/internal/receipt"
+	"github.com/fhi/sysvak-import/internal/secret"
 	"github.com/fhi/sysvak-import/internal/state"
 	"github.com/fhi/sysvak-import/internal/state/folder"
 	"github.com/fhi/sysvak-import/internal/state/pgstate"
@@ -40,9 +43,19 @@ func processOwner() string {
 	return fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
-// newService is the intake service of a command over an open state.
-func newService(st state.Store, s *setup, out string) *intake.Service {
-	return intake.New(st, serviceConfig(s, out))
+// newService is the intake service of a command over an open state (import, poll, serve,
+// unlock): it queues, with each outcome it records, the receipt SPEC 10 gives the file's sender,
+// in the same step (a file from a local path, with no sender, gets none). b nil: receipts are off.
+func newService(st state.Store, s *setup, out string, b *receipt.Builder) *intake.Service {
+	cfg := serviceConfig(s, out)
+	if b != nil {
+		bb := *b
+		bb.Messages = st
+		cfg.ReceiptsWith = func(ctx context.Context, f state.File, rep *report.Report, passwords []secret.Secret) []state.Receipt {
+			return bb.ForOutcome(ctx, st, f, rep, passwords)
+		}
+	}
+	return intake.New(st, cfg)
 }
 
 // serviceConfig is the intake configuration every command starts from (--claim-lease included:

@@ -112,6 +112,7 @@ func (s *Service) reportArrivals(ctx context.Context, f state.File, localPath st
 	if err != nil {
 		return nil, err
 	}
+	o.Receipts = s.lateArrivalReceipts(ctx, f, rep)
 	if err := s.st.RecordOutcome(ctx, f.ID, o); err != nil {
 		return nil, err
 	}

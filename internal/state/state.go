@@ -305,7 +305,8 @@ type Spool interface {
 	// for a folder state).
 	TempDir() string
 	// AddFiles makes incoming files durable and records them with arrival arr in one step,
-	// together with the message msg when not nil (msg.FileIDs and msg.Resent are filled in). A file
+	// together with the message msg when not nil (msg.FileIDs and msg.Resent are filled in, and
+	// msg.Receipts queued in the same step). A file
 	// whose id is known gets the arrival added unless it is the same delivery seen again. The temp
 	// files are consumed whatever the outcome.
 	AddFiles(ctx context.Context, in []Incoming, arr Arrival, msg *Message) (AddResult, error)
@@ -344,6 +345,12 @@ type Message struct {
 	Resent   []string    `json:"resent,omitempty"`   // files it carried that were known
 	Rejected []Rejection `json:"rejected,omitempty"` // parts not taken (all of them: a rejected message)
 	Moved    bool        `json:"moved"`
+	// Receipts are queued with the message in the same transaction that records it
+	// (RecordMessage, AddFiles; SPEC 10): a rejected message's receipt, and the receipts of the
+	// files it carries again. Like EnqueueReceipts, a receipt whose ID is known is left as it is,
+	// so recording a message again (a retry after a crash) queues nothing twice. Input only:
+	// never stored with the message, empty when read back.
+	Receipts []Receipt `json:"-"`
 }
 
 // MessageKey names a message in a mailbox.
@@ -361,8 +368,9 @@ type MailboxState struct {
 
 // Messages is the message ledger: a message is taken once (keys UIDVALIDITY+UID, Message-ID).
 type Messages interface {
-	// RecordMessage records a message that carried no file (it goes to the rejected folder) and
-	// advances the mailbox's last UID. Recording the same message again replaces it.
+	// RecordMessage records a message that carried no file (it goes to the rejected folder),
+	// advances the mailbox's last UID and queues msg.Receipts, in one step. Recording the same
+	// message again replaces it (receipts already queued stay as they are).
 	RecordMessage(ctx context.Context, msg *Message) error
 	// Message returns a recorded message (ErrNotFound).
 	Message(ctx context.Context, k MessageKey) (Message, error)

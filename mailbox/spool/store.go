@@ -273,6 +273,13 @@ type CommitResult struct {
 // temporary file is removed. msg.FileIDs and msg.Resent are filled in. The temp files are consumed
 // (renamed or removed) whatever the outcome.
 func (s *Store) Commit(ctx context.Context, in []Incoming, arr Arrival, msg *MessageRecord) (CommitResult, error) {
+	return s.CommitWith(ctx, in, arr, msg, nil)
+}
+
+// CommitWith is Commit that also runs also (when not nil) in the same transaction, after the
+// files and the message are written: its error rolls everything back (the temp files are
+// consumed all the same; a retry brings them again).
+func (s *Store) CommitWith(ctx context.Context, in []Incoming, arr Arrival, msg *MessageRecord, also func(*bolt.Tx) error) (CommitResult, error) {
 	var res CommitResult
 	defer func() {
 		for _, f := range in {
@@ -335,7 +342,12 @@ func (s *Store) Commit(ctx context.Context, in []Incoming, arr Arrival, msg *Mes
 			}
 		}
 		if msg != nil {
-			return putMessage(tx, msg, now)
+			if err := putMessage(tx, msg, now); err != nil {
+				return err
+			}
+		}
+		if also != nil {
+			return also(tx)
 		}
 		return nil
 	})
@@ -390,11 +402,26 @@ func (s *Store) renameNew(in []Incoming) error {
 // RecordMessage records a message that carried no file (it goes to the rejected folder), and
 // advances the mailbox's last UID, in one transaction.
 func (s *Store) RecordMessage(ctx context.Context, msg *MessageRecord) error {
+	return s.RecordMessageWith(ctx, msg, nil)
+}
+
+// RecordMessageWith is RecordMessage that also runs also (when not nil) in the same transaction;
+// its error rolls the message back.
+func (s *Store) RecordMessageWith(ctx context.Context, msg *MessageRecord, also func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	now := s.now()
-	if err := s.db.Update(func(tx *bolt.Tx) error { return putMessage(tx, msg, now) }); err != nil {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := putMessage(tx, msg, now); err != nil {
+			return err
+		}
+		if also != nil {
+			return also(tx)
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("spool: record message: %w", err)
 	}
 	return nil

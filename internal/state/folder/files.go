@@ -351,11 +351,13 @@ func (s *Store) AddFiles(ctx context.Context, in []state.Incoming, arr state.Arr
 		inc[i] = spool.Incoming(f)
 	}
 	var rec *spool.MessageRecord
+	var also func(*bolt.Tx) error
 	if msg != nil {
 		r := fromMessage(*msg)
 		rec = &r
+		also = s.enqueueWith(msg.Receipts)
 	}
-	cr, err := s.sp.Commit(ctx, inc, fromArrival(arr), rec)
+	cr, err := s.sp.CommitWith(ctx, inc, fromArrival(arr), rec, also)
 	if err != nil {
 		return res, err
 	}

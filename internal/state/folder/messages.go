@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/fhi/sysvak-import/internal/state"
 	"github.com/fhi/sysvak-import/mailbox/spool"
 )
@@ -35,10 +37,10 @@ func toMessage(r spool.MessageRecord) state.Message {
 	return m
 }
 
-// RecordMessage implements state.Messages.
+// RecordMessage implements state.Messages: the message and its receipts in one transaction.
 func (s *Store) RecordMessage(ctx context.Context, msg *state.Message) error {
 	r := fromMessage(*msg)
-	if err := s.sp.RecordMessage(ctx, &r); err != nil {
+	if err := s.sp.RecordMessageWith(ctx, &r, s.enqueueWith(msg.Receipts)); err != nil {
 		return err
 	}
 	msg.Recorded = r.Recorded
@@ -169,4 +171,12 @@ func (s *Store) releaseMessageClaim(c state.Claim) error {
 	}
 	delete(s.msgClaims, k)
 	return nil
+}
+
+// enqueueWith queues rs in the caller's transaction (nil: nothing to queue).
+func (s *Store) enqueueWith(rs []state.Receipt) func(*bolt.Tx) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	return func(tx *bolt.Tx) error { return s.enqueueTx(tx, rs) }
 }

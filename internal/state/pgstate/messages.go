@@ -14,7 +14,8 @@ import (
 	"github.com/fhi/sysvak-import/internal/state"
 )
 
-// recordMessage stores (or replaces) a message and raises the mailbox's last UID.
+// recordMessage stores (or replaces) a message, raises the mailbox's last UID and queues the
+// message's receipts (SPEC 10), in the caller's transaction.
 func (s *Store) recordMessage(ctx context.Context, tx pgx.Tx, msg *state.Message, now time.Time) error {
 	if msg.Recorded.IsZero() {
 		msg.Recorded = now.UTC()
@@ -39,7 +40,7 @@ func (s *Store) recordMessage(ctx context.Context, tx pgx.Tx, msg *state.Message
 	if err != nil {
 		return fmt.Errorf("pgstate: mailbox state: %w", err)
 	}
-	return nil
+	return enqueue(ctx, tx, msg.Receipts, now)
 }
 
 // RecordMessage implements state.Messages.

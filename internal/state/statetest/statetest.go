@@ -66,6 +66,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 		{"IdempotentRetries", testIdempotentRetries},
 		{"ConcurrentCallers", testConcurrentCallers},
 		{"Messages", testMessages},
+		{"MessageReceipts", testMessageReceipts},
 		{"Outbox", testOutbox},
 		{"Operators", testOperators},
 		{"Audit", testAudit},
