@@ -3,11 +3,15 @@ package importer
 import (
 	"bufio"
 	"context"
+	"runtime"
 
 	"github.com/fhi/sysvak-import/importer/ledger"
 	"github.com/fhi/sysvak-import/importer/outdir"
 	"github.com/fhi/sysvak-import/importer/report"
 )
+
+// bigChanges is the number of keys from which Evaluate collects garbage before it lists them.
+const bigChanges = 100_000
 
 // LedgerLookup is the ledger read view the pipeline consults for each valid row's key.
 type LedgerLookup func(k ledger.Key) (ledger.Entry, bool)
@@ -55,6 +59,13 @@ func Evaluate(ctx context.Context, in Input, o Options, mac []byte, lookup Ledge
 			return nil, operational("discard records: %w", err)
 		}
 		return ev, nil
+	}
+	if keys.Len() >= bigChanges {
+		// The read's garbage (the shared strings above all) is collected before the changes
+		// are allocated, so that they take its place instead of growing the heap: import 1M
+		// peaked at 180 MB RSS without this and ledger.CommitFiles' FreeOSMemory, 141 with
+		// the latter only (issue 17).
+		runtime.GC()
 	}
 	ev.Changes = make([]ledger.Change, 0, keys.Len())
 	for k, s := range keys.All() {
