@@ -36,9 +36,8 @@ func Evaluate(ctx context.Context, in Input, o Options, mac []byte, lookup Ledge
 	if err != nil {
 		return nil, &OperationalError{Err: err}
 	}
-	im := &Importer{Opts: o}
 	sk := &lookupSink{view: lookup, bufferedRecords: bufferedRecords{w: bufio.NewWriterSize(rf, 256<<10)}}
-	if sk.fhirFile, sk.fhir, err = im.beginFHIR(set, in.fileID(), o.now()); err != nil {
+	if sk.fhirFile, sk.fhir, err = beginFHIR(set, o, in.fileID(), o.now()); err != nil {
 		return nil, &OperationalError{Err: err}
 	}
 	rep, keys, err := run(ctx, in, nil, o, ledger.NewHasher(mac), sk)

@@ -6,12 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/fhi/sysvak-import/importer/fhir"
-	"github.com/fhi/sysvak-import/importer/report"
 )
 
 // fixtureDir holds the committed example workbooks.
@@ -95,55 +93,5 @@ func TestFHIROutput(t *testing.T) {
 	rep = fx2.importFile(filepath.Join(fixtureDir, "clean.xlsx"))
 	if _, _, ok := fx2.resources(rep.FileID); ok {
 		t.Errorf("%s written without Options.FHIR", FHIRFile)
-	}
-}
-
-// TestFHIRResend: a resend leaves immunizations.ndjson as it was (recorded stays the first
-// processing); a set written before --fhir gets it from records.jsonl with that same time.
-func TestFHIRResend(t *testing.T) {
-	first := time.Date(2026, 11, 23, 10, 30, 0, 0, time.UTC)
-	now := first
-	fx := newFixture(t)
-	fx.im.Opts.Now = func() time.Time { return now }
-	path := filepath.Join(fixtureDir, "synonyms-title.xlsx")
-	rep := fx.importFile(path) // without --fhir
-	if _, _, ok := fx.resources(rep.FileID); ok {
-		t.Fatal("ndjson written without --fhir")
-	}
-
-	now = first.Add(48 * time.Hour)
-	fx.im.Opts.FHIR = true
-	rep = fx.importFile(path)
-	if len(rep.Resent) != 1 {
-		t.Fatalf("second arrival not recorded as resent: %+v", rep.Resent)
-	}
-	res, raw, ok := fx.resources(rep.FileID)
-	if !ok || len(res) != len(fx.records(rep.FileID)) || len(res) == 0 {
-		t.Fatalf("resend with --fhir: file there %v, %d resources", ok, len(res))
-	}
-	for _, im := range res {
-		if im.Recorded != "2026-11-23T10:30:00Z" {
-			t.Errorf("recorded %q, want the first processing", im.Recorded)
-		}
-	}
-
-	// Made from records.jsonl, the resources are those a first run with --fhir writes.
-	fx2 := newFixture(t)
-	fx2.im.Opts.FHIR = true
-	fx2.im.Opts.Now = func() time.Time { return first }
-	fx2.importFile(path)
-	if _, raw2, _ := fx2.resources(rep.FileID); !bytes.Equal(raw, raw2) {
-		t.Errorf("ndjson made on resend differs from a first run's:\n%s\n%s", raw, raw2)
-	}
-
-	// A third arrival, now without --fhir, keeps the file unchanged.
-	now = first.Add(72 * time.Hour)
-	fx.im.Opts.FHIR = false
-	rep = fx.importFile(path)
-	if _, raw3, ok := fx.resources(rep.FileID); !ok || !bytes.Equal(raw, raw3) || len(rep.Resent) != 2 {
-		t.Errorf("third arrival changed the ndjson (there: %v, resent %d)", ok, len(rep.Resent))
-	}
-	if rep.Status == report.StatusFileRejected || strings.Contains(string(raw), "Testperson") {
-		t.Errorf("status %s; names must never reach the FHIR output", rep.Status)
 	}
 }

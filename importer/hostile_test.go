@@ -32,7 +32,7 @@ import (
 // TestHostileFiles runs each file in a child process (this test binary, TestHostileChild) so
 // that the peak memory of that one file is the child's maximum resident set size (rusage), with
 // TMPDIR, HOME and the working folder pointed into a sandbox that must stay empty.
-// TestHostileSequence drives all files one after another through one Importer in this process.
+// TestHostileSequence drives all files one after another through one ledger and output folder in this process.
 
 // Bounds. Time is reported in the table but not asserted (speed is measured by `make bench`, and
 // a hang is caught by go test's -timeout; the slowest cases measure 4-10 s alone: key derivations
@@ -144,7 +144,7 @@ func TestHostileChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer led.Close()
-	im := &Importer{Ledger: led, OutDir: filepath.Join(sandbox, "out"), Opts: o}
+	im := &testImporter{Ledger: led, OutDir: filepath.Join(sandbox, "out"), Opts: o}
 	start = time.Now()
 	rep, err = im.Import(ctx, Input{Path: path, Name: c.Name, Passwords: passwords(c)})
 	res.ImportSecs = time.Since(start).Seconds()
@@ -315,7 +315,7 @@ func orDash(s string) string {
 	return s
 }
 
-// TestHostileSequence imports every hostile file, then a valid one, in one run of one Importer:
+// TestHostileSequence imports every hostile file, then a valid one, in one run through one ledger and output folder:
 // each ends with its code and the run goes on; each gets its output set; the live heap stays
 // bounded; nothing is left in the temp folder.
 func TestHostileSequence(t *testing.T) {
@@ -334,7 +334,7 @@ func TestHostileSequence(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer led.Close()
-	im := &Importer{Ledger: led, OutDir: filepath.Join(dir, "out"), Opts: hostileOptions()}
+	im := &testImporter{Ledger: led, OutDir: filepath.Join(dir, "out"), Opts: hostileOptions()}
 	var cases []hostile.Case
 	for _, c := range hostile.Files() {
 		if !c.Heavy || !testing.Short() {

@@ -8,12 +8,12 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/fhi/sysvak-import/fixtures/fixturegen"
-	"github.com/fhi/sysvak-import/importer/ledger"
 )
 
-// Per-file overhead (issue 17): the mailbox's daily shape is many small files. These benchmarks
-// read the same 50,000 rows as 500 files of 100 rows and as one file, so ns/row of the two can
-// be compared directly (make bench prints the end-to-end ratios of the built binary).
+// Per-file overhead (issue 17): the mailbox's daily shape is many small files. This benchmark
+// reads the same 50,000 rows as 500 files of 100 rows and as one file, so ns/row of the two can
+// be compared directly (make bench prints the end-to-end ratios of the built binary; the import
+// side is internal/intake's BenchmarkImportSmallFiles).
 
 const (
 	smallFiles   = 500
@@ -68,90 +68,5 @@ func BenchmarkValidateSmallFiles(b *testing.B) {
 			b.ReportMetric(perOp/smallBigRows, "ns/row")
 			b.ReportMetric(perOp/float64(len(c.paths)), "ns/file")
 		})
-	}
-}
-
-// BenchmarkImportSmallFiles imports 500 files of 100 rows (one op, into a fresh state and out
-// folder) and, as the yardstick, one file with the same 50,000 rows.
-func BenchmarkImportSmallFiles(b *testing.B) {
-	small, big := benchSmallPaths(b)
-	for _, c := range []struct {
-		name  string
-		paths []string
-		rows  int
-	}{{"500x100", small, smallRows}, {"1x50000", []string{big}, smallBigRows}} {
-		b.Run(c.name, func(b *testing.B) {
-			o, err := testOptions(zerolog.Nop()).Prepare()
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				b.StopTimer()
-				dir := b.TempDir()
-				led, err := ledger.Open(context.Background(), filepath.Join(dir, "state"), ledger.Options{})
-				if err != nil {
-					b.Fatal(err)
-				}
-				im := &Importer{Ledger: led, OutDir: filepath.Join(dir, "out"), Opts: o}
-				b.StartTimer()
-				for _, p := range c.paths {
-					rep, err := im.Import(context.Background(), Input{Path: p, Name: filepath.Base(p)})
-					if err != nil {
-						b.Fatal(err)
-					}
-					if rep.Stats.Registered != c.rows {
-						b.Fatalf("%s: registered %d, want %d", p, rep.Stats.Registered, c.rows)
-					}
-				}
-				b.StopTimer()
-				led.Close()
-				b.StartTimer()
-			}
-			perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-			b.ReportMetric(perOp/smallBigRows, "ns/row")
-			b.ReportMetric(perOp/float64(len(c.paths)), "ns/file")
-		})
-	}
-}
-
-// BenchmarkImport1M imports the 1M-row shared-strings bench workbook into a fresh state and out
-// folder (issue 17: import at most 2x validate's time). -short skips it.
-func BenchmarkImport1M(b *testing.B) {
-	if testing.Short() {
-		b.Skip("-short")
-	}
-	dir, err := filepath.Abs("../.bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	path, err := fixturegen.BenchFile(dir, 1_000_000, fixturegen.BenchSST)
-	if err != nil {
-		b.Fatal(err)
-	}
-	o, err := testOptions(zerolog.Nop()).Prepare()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		b.StopTimer()
-		tmp := b.TempDir()
-		led, err := ledger.Open(context.Background(), filepath.Join(tmp, "state"), ledger.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		im := &Importer{Ledger: led, OutDir: filepath.Join(tmp, "out"), Opts: o}
-		b.StartTimer()
-		rep, err := im.Import(context.Background(), Input{Path: path, Name: filepath.Base(path)})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if rep.Stats.Registered != 1_000_000 {
-			b.Fatalf("registered %d", rep.Stats.Registered)
-		}
-		b.StopTimer()
-		led.Close()
-		b.StartTimer()
 	}
 }

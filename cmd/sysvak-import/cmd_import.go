@@ -4,10 +4,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/fhi/sysvak-import/importer"
 	"github.com/fhi/sysvak-import/importer/report"
+	"github.com/fhi/sysvak-import/internal/intake"
 )
 
 type importFlags struct {
@@ -64,22 +66,50 @@ func runImport(ctx context.Context, e *env, opts any, args []string, columns map
 	defer st.Close()
 	svc := newService(st, s, o.out, b)
 	code := exitOK
+	hooks := intake.PathHooks{Report: func(_ string, rep *report.Report) error {
+		code = worst(code, rep.ExitCode())
+		return printReport(e.stdout, rep, o.format, o.lang)
+	}}
+	if e.stderrTTY && o.format == "text" {
+		hooks.Begin = func(path string) (func(int), func()) {
+			p := &progress{w: e.stderr, lang: s.opts.Lang, now: e.now}
+			p.begin(filepath.Base(path))
+			return p.update, p.end
+		}
+	}
+	// The files go through intake.ImportPaths together (a group commit, issue 17), except an
+	// encrypted file that needs the password prompt, which is imported alone.
+	var batch []string
+	importBatch := func() error {
+		err := svc.ImportPaths(ctx, batch, s.passwords, e.now(), hooks)
+		batch = batch[:0]
+		return err
+	}
 	for _, path := range args {
 		if problem := inputProblem(o.lang, path); problem != "" {
 			fmt.Fprintf(e.stderr, "sysvak-import import: %s\n", problem)
 			code = worst(code, exitFileFailed)
 			continue
 		}
+		if e.prompt == nil || len(s.passwords) > 0 || !isEncrypted(ctx, path) {
+			batch = append(batch, path)
+			continue
+		}
+		if err := importBatch(); err != nil {
+			return worst(code, exitFor(e, s.log, err))
+		}
 		rep, err := withPassword(ctx, e, s, o.format, path, func(opts importer.Options) (*report.Report, error) {
 			return svc.WithOptions(opts).ImportPath(ctx, path, s.passwords, e.now())
 		})
+		if err == nil {
+			err = hooks.Report(path, rep)
+		}
 		if err != nil {
 			return worst(code, exitFor(e, s.log, err))
 		}
-		if err := printReport(e.stdout, rep, o.format, o.lang); err != nil {
-			return worst(code, exitFor(e, s.log, err))
-		}
-		code = worst(code, rep.ExitCode())
+	}
+	if err := importBatch(); err != nil {
+		return worst(code, exitFor(e, s.log, err))
 	}
 	return code
 }

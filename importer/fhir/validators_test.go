@@ -19,9 +19,10 @@ import (
 
 	"github.com/fhi/sysvak-import/importer"
 	"github.com/fhi/sysvak-import/importer/fhir"
-	"github.com/fhi/sysvak-import/importer/ledger"
 	"github.com/fhi/sysvak-import/importer/report"
+	"github.com/fhi/sysvak-import/internal/intake"
 	"github.com/fhi/sysvak-import/internal/secret"
+	"github.com/fhi/sysvak-import/internal/state/folder"
 	"github.com/fhi/sysvak-import/internal/testtool"
 	"github.com/fhi/sysvak-import/validate"
 )
@@ -196,23 +197,24 @@ func fixtureOutputs(t *testing.T) ([]string, int) {
 	t.Helper()
 	root := repoRoot(t)
 	dir := t.TempDir()
-	led, err := ledger.Open(context.Background(), filepath.Join(dir, "state"), ledger.Options{})
+	st, err := folder.Open(context.Background(), filepath.Join(dir, "state"), folder.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer led.Close()
-	im := &importer.Importer{Ledger: led, OutDir: filepath.Join(dir, "out"), Opts: importer.Options{
+	defer st.Close()
+	out := filepath.Join(dir, "out")
+	svc := intake.New(st, intake.Config{OutDir: out, Log: zerolog.Nop(), Opts: importer.Options{
 		Lang: "nb", FHIR: true, Limits: importer.DefaultLimits(), Log: zerolog.Nop(),
 		Check: validate.Options{Codes: validate.DefaultCodes(), AsOf: validate.Date{Year: 2026, Month: time.November, Day: 23}},
-	}}
+	}})
 	files := []string{filepath.Join("testdata", "mapping.ndjson")}
 	records, deletes := 0, 0
 	for _, in := range fixtureInputs(t, root) {
-		rep, err := im.Import(context.Background(), in)
+		rep, err := svc.ImportPath(context.Background(), in.Path, in.Passwords, in.Source.Received)
 		if err != nil {
 			t.Fatalf("%s: %v", in.Name, err)
 		}
-		set := filepath.Join(im.OutDir, rep.FileID)
+		set := filepath.Join(out, rep.FileID)
 		nd := filepath.Join(set, importer.FHIRFile)
 		if n, r := countLines(t, nd), countLines(t, filepath.Join(set, importer.RecordsFile)); n != r {
 			t.Errorf("%s: %d resources for %d records", in.Name, n, r)

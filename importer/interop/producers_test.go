@@ -18,9 +18,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/fhi/sysvak-import/importer"
-	"github.com/fhi/sysvak-import/importer/ledger"
 	"github.com/fhi/sysvak-import/importer/report"
 	"github.com/fhi/sysvak-import/importer/template/xlsxtest"
+	"github.com/fhi/sysvak-import/internal/intake"
+	"github.com/fhi/sysvak-import/internal/state/folder"
 	"github.com/fhi/sysvak-import/validate"
 )
 
@@ -253,23 +254,23 @@ func testOptions(log zerolog.Logger) importer.Options {
 	}
 }
 
-// importOne imports path into a fresh ledger and output folder and returns its report and
+// importOne imports path (as `import` does, through internal/intake) into a fresh state and output folder and returns its report and
 // records.
 func importOne(t *testing.T, path string) (*report.Report, []map[string]any) {
 	t.Helper()
 	dir := t.TempDir()
-	led, err := ledger.Open(context.Background(), filepath.Join(dir, "state"), ledger.Options{})
+	st, err := folder.Open(context.Background(), filepath.Join(dir, "state"), folder.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer led.Close()
-	im := &importer.Importer{Ledger: led, OutDir: filepath.Join(dir, "out"), Opts: testOptions(zerolog.Nop())}
-	rep, err := im.Import(context.Background(), importer.Input{Path: path, Name: filepath.Base(path),
-		Source: report.Source{Kind: "local", Path: path, Received: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}})
+	defer st.Close()
+	out := filepath.Join(dir, "out")
+	svc := intake.New(st, intake.Config{OutDir: out, Opts: testOptions(zerolog.Nop()), Log: zerolog.Nop()})
+	rep, err := svc.ImportPath(context.Background(), path, nil, time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile(filepath.Join(im.OutDir, rep.FileID, importer.RecordsFile))
+	b, err := os.ReadFile(filepath.Join(out, rep.FileID, importer.RecordsFile))
 	if err != nil {
 		t.Fatal(err)
 	}

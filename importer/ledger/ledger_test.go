@@ -156,6 +156,34 @@ func BenchmarkCommit100k(b *testing.B) {
 	}
 }
 
+// BenchmarkCommitFiles500x100: a group commit of 500 files of 100 keys each (import of many
+// small files, issue 17): the files' sorted changes are merged through a heap.
+func BenchmarkCommitFiles500x100(b *testing.B) {
+	ctx := context.Background()
+	h := NewHasher(make([]byte, 32))
+	files := make([]FileChanges, 500)
+	for f := range files {
+		files[f].State.FileID = fmt.Sprintf("%016x", f)
+		for i := 0; i < 100; i++ {
+			files[f].Changes = append(files[f].Changes, Change{Key: h.Key(fmt.Sprintf("%011d", f*100+i), []byte("2026-01-01"), "BNT03"), Row: i + 2})
+		}
+	}
+	for b.Loop() {
+		b.StopTimer()
+		l, err := Open(ctx, b.TempDir(), Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if err := l.CommitFiles(ctx, files); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		l.Close()
+		b.StartTimer()
+	}
+}
+
 // A group commit applies files in order: of two files touching one key, the later wins; each
 // file's state is recorded.
 func TestCommitFilesOrder(t *testing.T) {

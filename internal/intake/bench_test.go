@@ -10,6 +10,7 @@ import (
 
 	"github.com/fhi/sysvak-import/fixtures/fixturegen"
 	"github.com/fhi/sysvak-import/importer"
+	"github.com/fhi/sysvak-import/importer/report"
 	"github.com/fhi/sysvak-import/internal/intake"
 	"github.com/fhi/sysvak-import/internal/pgtest"
 	"github.com/fhi/sysvak-import/internal/state"
@@ -87,15 +88,21 @@ func BenchmarkImport(b *testing.B) {
 	}
 }
 
-// importAll imports paths as `import` does and checks every row was registered.
+// importAll imports paths as `import` does (ImportPaths: a group commit) and checks every row
+// was registered.
 func importAll(b *testing.B, svc *intake.Service, paths []string, rows int) {
-	for _, p := range paths {
-		rep, err := svc.ImportPath(context.Background(), p, nil, time.Now())
-		if err != nil {
-			b.Fatal(err)
-		}
+	n := 0
+	err := svc.ImportPaths(context.Background(), paths, nil, time.Now(), intake.PathHooks{Report: func(p string, rep *report.Report) error {
+		n++
 		if rep.Stats.Registered != rows {
 			b.Fatalf("%s: registered %d, want %d", filepath.Base(p), rep.Stats.Registered, rows)
 		}
+		return nil
+	}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if n != len(paths) {
+		b.Fatalf("%d reports for %d files", n, len(paths))
 	}
 }

@@ -108,10 +108,11 @@ func (s *Service) reportArrivals(ctx context.Context, f state.File, localPath st
 	defer func() { s.end(ctx, cl, !recorded) }()
 	rep.Resent = resent(f)
 	// The outcome's receipts were queued when it was first recorded.
-	o, err := s.outcome(ctx, cl, rep, len(f.Arrivals), false, nil)
+	o, err := s.outcome(ctx, cl.f, cl.c, rep, len(f.Arrivals), false, nil)
 	if err != nil {
 		return nil, err
 	}
+	o.Summary.Processed = f.Summary.Processed
 	o.Receipts = s.lateArrivalReceipts(ctx, f, rep)
 	if err := s.st.RecordOutcome(ctx, f.ID, o); err != nil {
 		return nil, err
@@ -126,10 +127,20 @@ func (s *Service) reportArrivals(ctx context.Context, f state.File, localPath st
 		return nil, &importer.OperationalError{Err: err}
 	}
 	dir := filepath.Join(s.cfg.OutDir, f.ID)
-	if err := importer.CarryFHIR(set, s.cfg.Opts, dir, f.ID, f.Updated); err != nil {
+	processed := f.Summary.Processed
+	if processed.IsZero() {
+		processed = f.Updated // a state from before Summary.Processed
+	}
+	if err := importer.CarryFHIR(set, s.cfg.Opts, dir, f.ID, processed); err != nil {
 		return nil, &importer.OperationalError{Err: err}
 	}
-	return rep, s.writeOutputs(ctx, set, f.ID, rep)
+	if err := s.writeOutputs(ctx, set, f.ID, rep); err != nil {
+		return nil, err
+	}
+	// A resent file is processed no further, but it is an event an operator looks for (issue 12).
+	s.cfg.Log.Info().Str("file_id", f.ID).Str("status", string(rep.Status)).Int("arrivals", len(rep.Resent)+1).
+		Msg("file received again: already processed, its report lists the new arrival")
+	return rep, nil
 }
 
 // reprocess processes a claimed file again from its spooled bytes (or localPath).

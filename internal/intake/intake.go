@@ -56,6 +56,10 @@ type Config struct {
 type Service struct {
 	st  state.Store
 	cfg Config
+	// crash, in the kill test, is called at each crash point of ImportPaths.
+	crash func(what string)
+	// batchFiles and batchKeys are ImportPaths' batch limits (tests lower them).
+	batchFiles, batchKeys int
 }
 
 // ErrNotWaiting: Unlock of a file that does not wait for a password.
@@ -78,7 +82,7 @@ func New(st state.Store, cfg Config) *Service {
 		_, _ = rand.Read(b[:])
 		cfg.Owner = fmt.Sprintf("%s:%d:%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 	}
-	return &Service{st: st, cfg: cfg}
+	return &Service{st: st, cfg: cfg, batchFiles: batchMaxFiles, batchKeys: batchMaxKeys}
 }
 
 // WithOptions returns a service like s with other pipeline options (per-file progress, a
@@ -196,17 +200,19 @@ func (s *Service) process(ctx context.Context, cl *claimed, path string, passwor
 		return ledger.Entry{FileID: e.FileID, Row: e.Row, Deleted: e.Deleted}, ok
 	}
 	in := importer.Input{Path: path, Name: f.Name, Source: source(f.Source), Passwords: passwords, SHA256: f.SHA256}
-	ev, err := importer.Evaluate(ctx, in, s.cfg.Opts, mac, lookup, set)
+	opts, processed := pinNow(s.cfg.Opts)
+	ev, err := importer.Evaluate(ctx, in, opts, mac, lookup, set)
 	view.Close()
 	if err != nil {
 		return nil, err
 	}
 	rep := ev.Report
 	rep.Resent = resent(f)
-	o, err := s.outcome(ctx, cl, rep, len(f.Arrivals), true, passwords)
+	o, err := s.outcome(ctx, cl.f, cl.c, rep, len(f.Arrivals), true, passwords)
 	if err != nil {
 		return nil, err
 	}
+	o.Summary.Processed = processed
 	o.Changes = ev.Changes // ledger.Change is state.LedgerChange: no copy (issue 17)
 	o.RecordsPath = ev.RecordsPath
 	c := cl.stop()
@@ -219,15 +225,26 @@ func (s *Service) process(ctx context.Context, cl *claimed, path string, passwor
 	return rep, s.writeOutputs(ctx, set, f.ID, rep)
 }
 
+// pinNow fixes the pipeline's clock for one file, so that the time its records carry (the FHIR
+// `recorded`) is the time recorded in its summary.
+func pinNow(o importer.Options) (importer.Options, time.Time) {
+	t := time.Now()
+	if o.Now != nil {
+		t = o.Now()
+	}
+	t = t.UTC()
+	o.Now = func() time.Time { return t }
+	return o, t
+}
+
 // outcome is the state's record of a report (without ledger changes).
-func (s *Service) outcome(ctx context.Context, cl *claimed, rep *report.Report, reported int, receipts bool, passwords []secret.Secret) (state.Outcome, error) {
+func (s *Service) outcome(ctx context.Context, f state.File, c state.Claim, rep *report.Report, reported int, receipts bool, passwords []secret.Secret) (state.Outcome, error) {
 	raw, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return state.Outcome{}, err
 	}
 	st, code := outcomeStatus(rep)
-	o := state.Outcome{Claim: cl.c, Status: st, LastError: code, Summary: summary(rep), Report: append(raw, '\n'), Reported: reported}
-	f := cl.f
+	o := state.Outcome{Claim: c, Status: st, LastError: code, Summary: summary(rep), Report: append(raw, '\n'), Reported: reported}
 	f.Status, f.LastError = st, code
 	switch {
 	case receipts && s.cfg.ReceiptsWith != nil:

@@ -3,6 +3,7 @@ package state
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/fhi/sysvak-import/internal/secret"
@@ -152,6 +153,9 @@ type Summary struct {
 	Registered   int    `json:"registered"`
 	Rejected     int    `json:"rejected"`
 	Warnings     int    `json:"warnings"`
+	// Processed is when the file was processed to this outcome: the FHIR `recorded` of its
+	// records (SPEC 12), kept when a resend rewrites its report. Zero in states from before it.
+	Processed time.Time `json:"processed,omitzero"`
 }
 
 // File is one file, keyed by its id (the first 16 hex digits of the SHA-256 of its bytes as
@@ -232,7 +236,53 @@ type Files interface {
 	// SetWritten records that the file's --out outputs match its recorded outcome (written after
 	// RecordOutcome; a crash in between leaves Written false, and the outputs are written again).
 	SetWritten(ctx context.Context, id string, written bool) error
+
+	// Batches (a group commit for many files, issue 17: `import` of many small files).
+
+	// ClaimFiles claims several files in one step, each as ClaimFile would: a file that cannot
+	// be claimed (ErrClaimed, ErrWrongStatus, ErrNotFound) gets that error in its result and the
+	// others are claimed. The error is for the step as a whole (the state unreachable...).
+	ClaimFiles(ctx context.Context, ids []string, owner string, lease time.Duration, from ...FileStatus) ([]ClaimResult, error)
+	// RecordOutcomes records several claimed files' outcomes in one atomic step: all of them or
+	// none. The files are applied in order, so the ledger ends as after RecordOutcome of each in
+	// turn (a later file's deletion of a key an earlier file registered wins). When a file's
+	// claim is no longer held, or (shared state) another process registered one of its keys
+	// since its ledger view was taken, nothing is recorded, every claim is kept, and the error
+	// is a *BatchError naming the first such file (wrapping ErrLostClaim, or ErrLedgerConflict).
+	// The caller takes a file with a lost claim out of the batch, evaluates a conflicting one
+	// again with a fresh view, and does the same for the files after it (they may have counted
+	// on its keys); the files before it are recorded as they were.
+	RecordOutcomes(ctx context.Context, outs []FileOutcome) error
+	// SetWrittenFiles is SetWritten for several files in one step.
+	SetWrittenFiles(ctx context.Context, ids []string, written bool) error
 }
+
+// ClaimResult is the result of claiming one file of ClaimFiles: the file and the claim, or why
+// it could not be claimed.
+type ClaimResult struct {
+	File  File
+	Claim Claim
+	Err   error
+}
+
+// FileOutcome is one file's part of RecordOutcomes.
+type FileOutcome struct {
+	ID string
+	Outcome
+}
+
+// BatchError names the file of a batch that stopped it (RecordOutcomes).
+type BatchError struct {
+	Index int    // the file's position in the batch
+	ID    string // its file id
+	Err   error
+}
+
+func (e *BatchError) Error() string {
+	return fmt.Sprintf("file %s (number %d of the batch): %v", e.ID, e.Index+1, e.Err)
+}
+
+func (e *BatchError) Unwrap() error { return e.Err }
 
 // ---- Claims ----
 
@@ -264,6 +314,9 @@ type Claims interface {
 // file that is not spooled, TempPath is empty.
 type Incoming struct {
 	TempPath string
+	// Path is the arrival's Path of a local file when one AddFiles call adds several local files
+	// (each an arrival of its own); empty: arr.Path.
+	Path     string
 	SHA256   string // hex, 64 digits
 	Size     int64
 	FileName string

@@ -89,6 +89,7 @@ type Entry struct {
 // Incoming is an attachment already written, fsynced and closed in TempDir, waiting to be committed.
 type Incoming struct {
 	TempPath string
+	Path     string // a local file's own arrival Path (several local files in one Commit)
 	SHA256   string // hex, 64 digits
 	Size     int64
 	FileName string
@@ -309,6 +310,9 @@ func (s *Store) CommitWith(ctx context.Context, in []Incoming, arr Arrival, msg 
 			seen[id] = true
 			a := arr
 			a.FileName = f.FileName
+			if f.Path != "" {
+				a.Path = f.Path
+			}
 			var e Entry
 			if raw := files.Get([]byte(id)); raw != nil {
 				if err := json.Unmarshal(raw, &e); err != nil {

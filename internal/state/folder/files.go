@@ -169,32 +169,94 @@ func (s *Store) ClaimFile(ctx context.Context, id, owner string, lease time.Dura
 	if err := ctx.Err(); err != nil {
 		return state.File{}, state.Claim{}, err
 	}
-	if len(from) == 0 {
-		from = []state.FileStatus{state.StatusArrived, state.StatusWaiting}
-	}
 	now := s.now()
 	var c state.Claim
 	e, err := s.updateEntry(id, func(_ *bolt.Tx, e *spool.Entry) error {
-		prior := toStatus(e.Status)
-		switch {
-		case s.liveFileClaim(e, now):
-			return fmt.Errorf("file %s: %w", id, state.ErrClaimed)
-		case e.Status == spool.StatusProcessing: // a dead claim: take it over
-			prior = e.Claim.From
-			if prior == "" {
-				prior = state.StatusArrived
-			}
-		case !slices.Contains(from, prior):
-			return fmt.Errorf("file %s is %s: %w", id, prior, state.ErrWrongStatus)
-		}
-		c = state.Claim{Kind: "file", Key: id, Owner: owner, Token: e.Claim.Token + 1, Expires: now.Add(lease), From: prior}
-		e.Claim, e.ClaimInstance, e.Status = c, s.instance, spool.StatusProcessing
-		return nil
+		var err error
+		c, err = s.claimEntry(e, owner, lease, now, from)
+		return err
 	})
 	if err != nil {
 		return toFile(e), state.Claim{}, err
 	}
 	return toFile(e), c, nil
+}
+
+// claimEntry takes a claim on an entry if its status allows it (ClaimFile, ClaimFiles).
+func (s *Store) claimEntry(e *spool.Entry, owner string, lease time.Duration, now time.Time, from []state.FileStatus) (state.Claim, error) {
+	if len(from) == 0 {
+		from = []state.FileStatus{state.StatusArrived, state.StatusWaiting}
+	}
+	id := e.FileID
+	prior := toStatus(e.Status)
+	switch {
+	case s.liveFileClaim(e, now):
+		return state.Claim{}, fmt.Errorf("file %s: %w", id, state.ErrClaimed)
+	case e.Status == spool.StatusProcessing: // a dead claim: take it over
+		prior = e.Claim.From
+		if prior == "" {
+			prior = state.StatusArrived
+		}
+	case !slices.Contains(from, prior):
+		return state.Claim{}, fmt.Errorf("file %s is %s: %w", id, prior, state.ErrWrongStatus)
+	}
+	c := state.Claim{Kind: "file", Key: id, Owner: owner, Token: e.Claim.Token + 1, Expires: now.Add(lease), From: prior}
+	e.Claim, e.ClaimInstance, e.Status = c, s.instance, spool.StatusProcessing
+	return c, nil
+}
+
+// ClaimFiles implements state.Files: one transaction for all of them.
+func (s *Store) ClaimFiles(ctx context.Context, ids []string, owner string, lease time.Duration, from ...state.FileStatus) ([]state.ClaimResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	res := make([]state.ClaimResult, len(ids))
+	err := s.updateEntries(ids, func(i int, _ *bolt.Tx, e *spool.Entry) error {
+		res[i].Claim, res[i].Err = s.claimEntry(e, owner, lease, now, from)
+		res[i].File = toFile(*e)
+		return res[i].Err
+	}, func(i int, err error) { res[i].Err = err })
+	if err != nil {
+		return nil, fmt.Errorf("state: claim files: %w", err)
+	}
+	return res, nil
+}
+
+// updateEntries runs f on several file entries in one transaction; an entry whose f fails (or
+// that is missing: failed is told) is left as it was, the others are written back.
+func (s *Store) updateEntries(ids []string, f func(i int, tx *bolt.Tx, e *spool.Entry) error, failed func(i int, err error)) error {
+	now := s.now()
+	return s.sp.DB().Update(func(tx *bolt.Tx) error {
+		b := spool.FilesBucket(tx)
+		for i, id := range ids {
+			if !state.ValidFileID(id) {
+				failed(i, state.ErrBadFileID)
+				continue
+			}
+			raw := b.Get([]byte(id))
+			if raw == nil {
+				failed(i, fmt.Errorf("file %s: %w", id, state.ErrNotFound))
+				continue
+			}
+			var e spool.Entry
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return err
+			}
+			if f(i, tx, &e) != nil {
+				continue
+			}
+			e.Updated = now
+			raw, err := json.Marshal(e)
+			if err != nil {
+				return err
+			}
+			if err := b.Put([]byte(id), raw); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // sameClaim reports whether the entry still carries claim c (expired or not: a folder state has
@@ -205,50 +267,121 @@ func (s *Store) sameClaim(e *spool.Entry, c state.Claim) bool {
 
 // RecordOutcome implements state.Files. See the package comment for the order of steps.
 func (s *Store) RecordOutcome(ctx context.Context, id string, o state.Outcome) error {
+	err := s.RecordOutcomes(ctx, []state.FileOutcome{{ID: id, Outcome: o}})
+	var be *state.BatchError
+	if errors.As(err, &be) {
+		return be.Err
+	}
+	return err
+}
+
+// RecordOutcomes implements state.Files: the claims are checked first (nothing is recorded when
+// one is lost), then every file's ledger changes and state go into one ledger transaction, then
+// every file's status, report and receipts into one mailbox.db transaction. A crash between the
+// two leaves the files processing under a dead claim, as RecordOutcome does for one file.
+func (s *Store) RecordOutcomes(ctx context.Context, outs []state.FileOutcome) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	switch o.Status {
-	case state.StatusProcessed, state.StatusRejected, state.StatusWaiting:
-	default:
-		return fmt.Errorf("state: outcome status %q is not processed, rejected or waiting_password", o.Status)
+	for _, o := range outs {
+		switch o.Status {
+		case state.StatusProcessed, state.StatusRejected, state.StatusWaiting:
+		default:
+			return fmt.Errorf("state: outcome status %q is not processed, rejected or waiting_password", o.Status)
+		}
 	}
-	e, ok, err := s.sp.Get(id)
-	if err != nil {
+	if err := s.checkClaims(outs); err != nil {
 		return err
 	}
-	if !ok {
-		return fmt.Errorf("file %s: %w", id, state.ErrNotFound)
+	if err := s.commitLedger(ctx, outs); err != nil {
+		return err
 	}
-	if !s.sameClaim(&e, o.Claim) {
-		return fmt.Errorf("file %s: %w", id, state.ErrLostClaim)
-	}
-	if o.Status != state.StatusWaiting || len(o.Changes) > 0 {
-		fs := ledger.FileState{Status: o.Summary.ReportStatus, Done: true, Processed: s.now().UTC()}
-		led, err := s.ledger(ctx)
-		if err != nil {
-			return err
-		}
-		// ledger.Change is state.LedgerChange: no copy of a million-row file's changes. The
-		// ledger sorts them in place.
-		if err := led.Commit(ctx, id, o.Changes, fs); err != nil {
-			return err
-		}
-	}
-	_, err = s.updateEntry(id, func(tx *bolt.Tx, e *spool.Entry) error {
-		if !s.sameClaim(e, o.Claim) {
-			return fmt.Errorf("file %s: %w", id, state.ErrLostClaim)
-		}
-		e.Status, e.LastError, e.Summary, e.Reported, e.Unwritten = fromStatus(o.Status), o.LastError, o.Summary, o.Reported, true
-		e.Claim.Owner, e.Claim.Expires, e.ClaimInstance = "", time.Time{}, ""
-		if o.Report != nil {
-			if err := tx.Bucket(bReports).Put([]byte(id), o.Report); err != nil {
+	return s.sp.DB().Update(func(tx *bolt.Tx) error {
+		b := spool.FilesBucket(tx)
+		now := s.now()
+		for i, o := range outs {
+			var e spool.Entry
+			if raw := b.Get([]byte(o.ID)); raw == nil {
+				return &state.BatchError{Index: i, ID: o.ID, Err: fmt.Errorf("file %s: %w", o.ID, state.ErrNotFound)}
+			} else if err := json.Unmarshal(raw, &e); err != nil {
+				return err
+			}
+			if !s.sameClaim(&e, o.Claim) {
+				return &state.BatchError{Index: i, ID: o.ID, Err: fmt.Errorf("file %s: %w", o.ID, state.ErrLostClaim)}
+			}
+			e.Status, e.LastError, e.Summary, e.Reported, e.Unwritten = fromStatus(o.Status), o.LastError, o.Summary, o.Reported, true
+			e.Claim.Owner, e.Claim.Expires, e.ClaimInstance = "", time.Time{}, ""
+			e.Updated = now
+			if err := putEntry(b, &e); err != nil {
+				return err
+			}
+			if o.Report != nil {
+				if err := tx.Bucket(bReports).Put([]byte(o.ID), o.Report); err != nil {
+					return err
+				}
+			}
+			if err := s.enqueueTx(tx, o.Receipts); err != nil {
 				return err
 			}
 		}
-		return s.enqueueTx(tx, o.Receipts)
+		return nil
 	})
-	return err
+}
+
+// checkClaims checks that every file of a batch exists and is still under its claim.
+func (s *Store) checkClaims(outs []state.FileOutcome) error {
+	return s.sp.DB().View(func(tx *bolt.Tx) error {
+		b := spool.FilesBucket(tx)
+		for i, o := range outs {
+			if !state.ValidFileID(o.ID) {
+				return state.ErrBadFileID
+			}
+			raw := b.Get([]byte(o.ID))
+			if raw == nil {
+				return &state.BatchError{Index: i, ID: o.ID, Err: fmt.Errorf("file %s: %w", o.ID, state.ErrNotFound)}
+			}
+			var e spool.Entry
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return err
+			}
+			if !s.sameClaim(&e, o.Claim) {
+				return &state.BatchError{Index: i, ID: o.ID, Err: fmt.Errorf("file %s: %w", o.ID, state.ErrLostClaim)}
+			}
+		}
+		return nil
+	})
+}
+
+// commitLedger commits the ledger changes and states of a batch's files in one transaction
+// (idempotent: keys owned by the same file id are its own). A file that waits for its password
+// and registers nothing leaves the ledger alone.
+func (s *Store) commitLedger(ctx context.Context, outs []state.FileOutcome) error {
+	var files []ledger.FileChanges
+	for _, o := range outs {
+		if o.Status == state.StatusWaiting && len(o.Changes) == 0 {
+			continue
+		}
+		// ledger.Change is state.LedgerChange: no copy of a million-row file's changes. The
+		// ledger sorts them in place.
+		files = append(files, ledger.FileChanges{Changes: o.Changes,
+			State: ledger.FileState{FileID: o.ID, Status: o.Summary.ReportStatus, Done: true, Processed: s.now().UTC()}})
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	led, err := s.ledger(ctx)
+	if err != nil {
+		return err
+	}
+	return led.CommitFiles(ctx, files)
+}
+
+func putEntry(b *bolt.Bucket, e *spool.Entry) error {
+	raw, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return b.Put([]byte(e.FileID), raw)
 }
 
 // Report implements state.Files.
@@ -283,6 +416,22 @@ func (s *Store) SetWritten(ctx context.Context, id string, written bool) error {
 		return nil
 	})
 	return err
+}
+
+// SetWrittenFiles implements state.Files: one transaction. An unknown file fails the step.
+func (s *Store) SetWrittenFiles(ctx context.Context, ids []string, written bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var errs []error
+	err := s.updateEntries(ids, func(_ int, _ *bolt.Tx, e *spool.Entry) error {
+		e.Unwritten = !written
+		return nil
+	}, func(_ int, err error) { errs = append(errs, err) })
+	if err != nil {
+		return fmt.Errorf("state: set written: %w", err)
+	}
+	return errors.Join(errs...)
 }
 
 // RenewClaim implements state.Claims.

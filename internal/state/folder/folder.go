@@ -10,6 +10,8 @@
 // report and the queued receipts. A crash between the two leaves the file processing under a claim
 // of a dead instance; the next process takes it over at once (a folder state has one process, so
 // a claim of another instance is dead) and processing it again gives the same outcome.
+// RecordOutcomes does the same for a batch of files: every claim is checked first (a lost one
+// records nothing), then one ledger commit for all of them and one mailbox.db transaction.
 package folder
 
 import (

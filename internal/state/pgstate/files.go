@@ -122,50 +122,82 @@ func (s *Store) ClaimFile(ctx context.Context, id, owner string, lease time.Dura
 	if !state.ValidFileID(id) {
 		return state.File{}, state.Claim{}, state.ErrBadFileID
 	}
-	if len(from) == 0 {
-		from = []state.FileStatus{state.StatusArrived, state.StatusWaiting}
-	}
 	now := s.now()
 	var f state.File
 	var c state.Claim
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		var err error
-		f, err = scanFile(tx.QueryRow(ctx, "SELECT "+fileColumns+" FROM files WHERE file_id = $1 FOR UPDATE SKIP LOCKED", id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			var exists bool
-			if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM files WHERE file_id = $1)", id).Scan(&exists); err != nil {
-				return err
-			}
-			if exists {
-				return fmt.Errorf("file %s: %w", id, state.ErrClaimed)
-			}
-			return notFound("file " + id)
-		}
-		if err != nil {
-			return err
-		}
-		prior := f.Status
-		switch {
-		case f.Status == state.StatusProcessing && f.Claim.Held(now):
-			return fmt.Errorf("file %s: %w", id, state.ErrClaimed)
-		case f.Status == state.StatusProcessing: // a dead claim: take it over
-			prior = f.Claim.From
-			if prior == "" {
-				prior = state.StatusArrived
-			}
-		case !slices.Contains(from, prior):
-			return fmt.Errorf("file %s is %s: %w", id, prior, state.ErrWrongStatus)
-		}
-		c = state.Claim{Kind: "file", Key: id, Owner: owner, Token: f.Claim.Token + 1, Expires: now.Add(lease).UTC(), From: prior}
-		_, err = tx.Exec(ctx, `UPDATE files SET status = 'processing', claimed_by = $2, claim_token = $3, claim_from = $4,
-			lease_until = $5, updated = $6 WHERE file_id = $1`, id, owner, c.Token, string(prior), c.Expires, now)
-		f.Status, f.Claim, f.Updated = state.StatusProcessing, c, now.UTC()
+		f, c, err = claimTx(ctx, tx, id, owner, lease, now, from)
 		return err
 	})
 	if err != nil {
 		return f, state.Claim{}, err
 	}
 	return f, c, nil
+}
+
+// ClaimFiles implements state.Files: one transaction; a file that cannot be claimed gets its
+// error, the others are claimed.
+func (s *Store) ClaimFiles(ctx context.Context, ids []string, owner string, lease time.Duration, from ...state.FileStatus) ([]state.ClaimResult, error) {
+	now := s.now()
+	var res []state.ClaimResult
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		res = make([]state.ClaimResult, len(ids))
+		for i, id := range ids {
+			if !state.ValidFileID(id) {
+				res[i].Err = state.ErrBadFileID
+				continue
+			}
+			f, c, err := claimTx(ctx, tx, id, owner, lease, now, from)
+			if err != nil && !errors.Is(err, state.ErrClaimed) && !errors.Is(err, state.ErrWrongStatus) && !errors.Is(err, state.ErrNotFound) {
+				return err
+			}
+			res[i] = state.ClaimResult{File: f, Claim: c, Err: err}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, classify(fmt.Errorf("pgstate: claim files: %w", err))
+	}
+	return res, nil
+}
+
+// claimTx claims one file inside tx (ClaimFile, ClaimFiles).
+func claimTx(ctx context.Context, tx pgx.Tx, id, owner string, lease time.Duration, now time.Time, from []state.FileStatus) (state.File, state.Claim, error) {
+	if len(from) == 0 {
+		from = []state.FileStatus{state.StatusArrived, state.StatusWaiting}
+	}
+	f, err := scanFile(tx.QueryRow(ctx, "SELECT "+fileColumns+" FROM files WHERE file_id = $1 FOR UPDATE SKIP LOCKED", id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		var exists bool
+		if err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM files WHERE file_id = $1)", id).Scan(&exists); err != nil {
+			return f, state.Claim{}, err
+		}
+		if exists {
+			return f, state.Claim{}, fmt.Errorf("file %s: %w", id, state.ErrClaimed)
+		}
+		return f, state.Claim{}, notFound("file " + id)
+	}
+	if err != nil {
+		return f, state.Claim{}, err
+	}
+	prior := f.Status
+	switch {
+	case f.Status == state.StatusProcessing && f.Claim.Held(now):
+		return f, state.Claim{}, fmt.Errorf("file %s: %w", id, state.ErrClaimed)
+	case f.Status == state.StatusProcessing: // a dead claim: take it over
+		prior = f.Claim.From
+		if prior == "" {
+			prior = state.StatusArrived
+		}
+	case !slices.Contains(from, prior):
+		return f, state.Claim{}, fmt.Errorf("file %s is %s: %w", id, prior, state.ErrWrongStatus)
+	}
+	c := state.Claim{Kind: "file", Key: id, Owner: owner, Token: f.Claim.Token + 1, Expires: now.Add(lease).UTC(), From: prior}
+	_, err = tx.Exec(ctx, `UPDATE files SET status = 'processing', claimed_by = $2, claim_token = $3, claim_from = $4,
+		lease_until = $5, updated = $6 WHERE file_id = $1`, id, owner, c.Token, string(prior), c.Expires, now)
+	f.Status, f.Claim, f.Updated = state.StatusProcessing, c, now.UTC()
+	return f, c, err
 }
 
 // lockClaim locks a file's row inside tx and checks that it still carries claim c (expired or
@@ -191,69 +223,104 @@ func lockClaim(ctx context.Context, tx pgx.Tx, c state.Claim) error {
 // and the receipts. Keys that another file registered meanwhile: nothing is recorded, the claim is
 // released, and the error wraps state.ErrLostClaim and ErrLedgerConflict.
 func (s *Store) RecordOutcome(ctx context.Context, id string, o state.Outcome) error {
-	switch o.Status {
-	case state.StatusProcessed, state.StatusRejected, state.StatusWaiting:
-	default:
-		return fmt.Errorf("state: outcome status %q is not processed, rejected or waiting_password", o.Status)
-	}
-	if !state.ValidFileID(id) {
-		return state.ErrBadFileID
-	}
-	o.Claim.Key = id
-	recs, err := readRecords(o.RecordsPath)
-	if err != nil {
+	err := s.RecordOutcomes(ctx, []state.FileOutcome{{ID: id, Outcome: o}})
+	var be *state.BatchError
+	if !errors.As(err, &be) {
 		return err
 	}
-	summary, err := json.Marshal(o.Summary)
-	if err != nil {
-		return fmt.Errorf("pgstate: encode summary: %w", err)
-	}
-	now := s.now()
-	conflict := false
-	err = s.tx(ctx, func(tx pgx.Tx) error {
-		if len(o.Changes) > 0 {
-			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", ledgerLockKey); err != nil {
-				return err
-			}
-		}
-		if err := lockClaim(ctx, tx, o.Claim); err != nil {
-			return err
-		}
-		n, err := applyChanges(ctx, tx, id, o.Changes)
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			conflict = true
-			return ErrLedgerConflict
-		}
-		if err := writeRecords(ctx, tx, id, recs, o.RecordsPath != ""); err != nil {
-			return err
-		}
-		if o.Report != nil {
-			if _, err := tx.Exec(ctx, `INSERT INTO file_reports (file_id, status, report, updated) VALUES ($1, $2, $3, $4)
-				ON CONFLICT (file_id) DO UPDATE SET status = excluded.status, report = excluded.report, updated = excluded.updated`,
-				id, o.Summary.ReportStatus, o.Report, now); err != nil {
-				return fmt.Errorf("pgstate: store report: %w", err)
-			}
-		}
-		if err := enqueue(ctx, tx, o.Receipts, now); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE files SET status = $2, last_error = $3, summary = $4, reported = $5, written = false,
-			claimed_by = '', claim_from = '', lease_until = NULL, updated = $6 WHERE file_id = $1`,
-			id, string(o.Status), o.LastError, summary, o.Reported, now)
-		return err
-	})
-	if conflict {
+	if errors.Is(be.Err, ErrLedgerConflict) {
+		o.Claim.Key = id
 		if rerr := s.ReleaseClaim(ctx, o.Claim); rerr != nil && !errors.Is(rerr, state.ErrLostClaim) {
 			return rerr
 		}
 		return fmt.Errorf("file %s: %w: %w", id, state.ErrLostClaim, state.ErrLedgerConflict)
 	}
-	if err != nil && !errors.Is(err, state.ErrLostClaim) && !errors.Is(err, state.ErrNotFound) {
-		err = fmt.Errorf("pgstate: record outcome of %s: %w", id, err)
+	return be.Err
+}
+
+// RecordOutcomes implements state.Files: RecordOutcome's transaction for every file of the
+// batch, in order, as one transaction. A lost claim or keys another process registered
+// meanwhile roll all of it back (a *state.BatchError); the claims are kept.
+func (s *Store) RecordOutcomes(ctx context.Context, outs []state.FileOutcome) error {
+	recs := make([][]record, len(outs))
+	sums := make([][]byte, len(outs))
+	locked := false
+	for i, o := range outs {
+		switch o.Status {
+		case state.StatusProcessed, state.StatusRejected, state.StatusWaiting:
+		default:
+			return fmt.Errorf("state: outcome status %q is not processed, rejected or waiting_password", o.Status)
+		}
+		if !state.ValidFileID(o.ID) {
+			return state.ErrBadFileID
+		}
+		var err error
+		if recs[i], err = readRecords(o.RecordsPath); err != nil {
+			return err
+		}
+		if sums[i], err = json.Marshal(o.Summary); err != nil {
+			return fmt.Errorf("pgstate: encode summary: %w", err)
+		}
+		locked = locked || len(o.Changes) > 0
 	}
+	now := s.now()
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		if locked {
+			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", ledgerLockKey); err != nil {
+				return err
+			}
+		}
+		for i, o := range outs {
+			if err := recordTx(ctx, tx, o, recs[i], sums[i], now); err != nil {
+				if errors.Is(err, state.ErrLostClaim) || errors.Is(err, state.ErrNotFound) || errors.Is(err, ErrLedgerConflict) {
+					return &state.BatchError{Index: i, ID: o.ID, Err: err}
+				}
+				return err
+			}
+		}
+		return nil
+	})
+	var be *state.BatchError
+	if err != nil && !errors.As(err, &be) {
+		if len(outs) == 1 {
+			return fmt.Errorf("pgstate: record outcome of %s: %w", outs[0].ID, err)
+		}
+		return fmt.Errorf("pgstate: record outcomes of %d files: %w", len(outs), err)
+	}
+	return err
+}
+
+// recordTx records one file's outcome inside tx (which holds the ledger lock when any file of
+// the batch has ledger changes).
+func recordTx(ctx context.Context, tx pgx.Tx, o state.FileOutcome, recs []record, summary []byte, now time.Time) error {
+	id := o.ID
+	o.Claim.Key = id
+	if err := lockClaim(ctx, tx, o.Claim); err != nil {
+		return err
+	}
+	n, err := applyChanges(ctx, tx, id, o.Changes)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return fmt.Errorf("file %s: %w", id, ErrLedgerConflict)
+	}
+	if err := writeRecords(ctx, tx, id, recs, o.RecordsPath != ""); err != nil {
+		return err
+	}
+	if o.Report != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO file_reports (file_id, status, report, updated) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (file_id) DO UPDATE SET status = excluded.status, report = excluded.report, updated = excluded.updated`,
+			id, o.Summary.ReportStatus, o.Report, now); err != nil {
+			return fmt.Errorf("pgstate: store report: %w", err)
+		}
+	}
+	if err := enqueue(ctx, tx, o.Receipts, now); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `UPDATE files SET status = $2, last_error = $3, summary = $4, reported = $5, written = false,
+		claimed_by = '', claim_from = '', lease_until = NULL, updated = $6 WHERE file_id = $1`,
+		id, string(o.Status), o.LastError, summary, o.Reported, now)
 	return err
 }
 
@@ -365,6 +432,23 @@ func (s *Store) SetWritten(ctx context.Context, id string, written bool) error {
 	}
 	if tag.RowsAffected() == 0 {
 		return notFound("file " + id)
+	}
+	return nil
+}
+
+// SetWrittenFiles implements state.Files: one statement.
+func (s *Store) SetWrittenFiles(ctx context.Context, ids []string, written bool) error {
+	for _, id := range ids {
+		if !state.ValidFileID(id) {
+			return state.ErrBadFileID
+		}
+	}
+	tag, err := s.pool.Exec(ctx, "UPDATE files SET written = $2, updated = $3 WHERE file_id = ANY($1)", ids, written, s.now())
+	if err != nil {
+		return classify(fmt.Errorf("pgstate: set written: %w", err))
+	}
+	if n := len(slices.Compact(slices.Sorted(slices.Values(ids)))); int(tag.RowsAffected()) < n {
+		return notFound(fmt.Sprintf("%d of %d files", n-int(tag.RowsAffected()), n))
 	}
 	return nil
 }

@@ -81,6 +81,9 @@ func (s *Store) addFile(ctx context.Context, tx pgx.Tx, in state.Incoming, data 
 	if src.FileName == "" {
 		src.FileName = in.FileName
 	}
+	if in.Path != "" {
+		src.Path = in.Path
+	}
 	srcJSON, err := json.Marshal(src)
 	if err != nil {
 		return state.File{}, false, err

@@ -75,6 +75,9 @@ func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 		{"LocalFileNotSpooled", testLocalFile},
 		{"TwoStores", testTwoStores},
 		{"LocalThenMailed", testLocalThenMailed},
+		{"Batch", testBatch},
+		{"BatchAllOrNothing", testBatchAllOrNothing},
+		{"BatchConflict", testBatchConflict},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
