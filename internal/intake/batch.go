@@ -171,7 +171,8 @@ type batch struct {
 	hooks     PathHooks
 
 	files   []*pendingFile
-	pending map[ledger.Key]ledger.Entry // the keys of files, for the next ones
+	pending map[ledger.Key]ledger.Entry // the keys of files[:pended], for the next ones
+	pended  int
 	nkeys   int
 	view    state.LedgerView
 	mac     []byte
@@ -248,6 +249,19 @@ func (b *batch) lookup(k ledger.Key) (ledger.Entry, bool) {
 	return ledger.Entry{FileID: e.FileID, Row: e.Row, Deleted: e.Deleted}, ok
 }
 
+// pendEarlier puts the keys of the batch's files that are not in b.pending yet there, before a
+// later file is evaluated against them. The last file's keys are never needed: a million-row
+// file, a batch of its own, would otherwise hold a map of a million entries until its commit
+// (import 1M peaked at 211 MB RSS, issue 17).
+func (b *batch) pendEarlier() {
+	for ; b.pended < len(b.files); b.pended++ {
+		pf := b.files[b.pended]
+		for _, c := range pf.out.Outcome.Changes {
+			b.pending[c.Key] = ledger.Entry{FileID: pf.lf.id, Row: c.Row, Deleted: c.Delete}
+		}
+	}
+}
+
 // add evaluates one claimed file into the batch: its records and reports are written into a new
 // output set (not yet visible), its keys become visible to the files after it.
 func (b *batch) add(ctx context.Context, lf *localFile) error {
@@ -262,13 +276,14 @@ func (b *batch) add(ctx context.Context, lf *localFile) error {
 		if b.view, err = s.st.LedgerView(ctx); err != nil {
 			return err
 		}
-		b.pending = map[ledger.Key]ledger.Entry{}
+		b.pending, b.pended = map[ledger.Key]ledger.Entry{}, 0
 	}
 	if b.stale == nil {
 		if b.stale, err = outdir.Stale(s.cfg.OutDir); err != nil {
 			return &importer.OperationalError{Err: err}
 		}
 	}
+	b.pendEarlier()
 	set, err := outdir.BeginListed(s.cfg.OutDir, lf.id, b.stale)
 	if err != nil {
 		return &importer.OperationalError{Err: err}
@@ -278,9 +293,6 @@ func (b *batch) add(ctx context.Context, lf *localFile) error {
 	if err != nil {
 		set.Abort()
 		return err
-	}
-	for _, c := range o.Changes {
-		b.pending[ledger.Key(c.Key)] = ledger.Entry{FileID: lf.id, Row: c.Row, Deleted: c.Delete}
 	}
 	b.nkeys += len(o.Changes)
 	b.files = append(b.files, &pendingFile{lf: lf, set: set, out: state.FileOutcome{ID: lf.id, Outcome: o}})
@@ -312,9 +324,7 @@ func (b *batch) evaluate(ctx context.Context, lf *localFile, set *outdir.Set) (s
 		return state.Outcome{}, err
 	}
 	o.Summary.Processed = processed
-	for _, c := range ev.Changes {
-		o.Changes = append(o.Changes, state.LedgerChange{Key: state.LedgerKey(c.Key), Row: c.Row, Delete: c.Delete})
-	}
+	o.Changes = ev.Changes // ledger.Change is state.LedgerChange: no copy (issue 17)
 	o.RecordsPath = ev.RecordsPath
 	if err := importer.WriteReports(set, rep, opts.Lang); err != nil {
 		return state.Outcome{}, &importer.OperationalError{Err: err}
@@ -335,7 +345,7 @@ func (b *batch) flush(ctx context.Context) error {
 		b.view = nil
 	}
 	files := b.files
-	b.files, b.pending, b.nkeys = nil, nil, 0
+	b.files, b.pending, b.pended, b.nkeys = nil, nil, 0, 0
 	if len(files) == 0 {
 		return nil
 	}
@@ -423,7 +433,7 @@ func (b *batch) record(ctx context.Context, files []*pendingFile) ([]*pendingFil
 		b.view = nil
 	}
 	rest := b.files
-	b.files, b.pending, b.nkeys = nil, nil, 0
+	b.files, b.pending, b.pended, b.nkeys = nil, nil, 0, 0
 	tail, err := b.record(ctx, rest)
 	return append(head, tail...), err
 }
@@ -435,7 +445,7 @@ func (b *batch) abort(ctx context.Context) {
 		b.view = nil
 	}
 	abortFiles(b.files)
-	b.files = nil
+	b.files, b.pending, b.pended, b.nkeys = nil, nil, 0, 0
 }
 
 func abortFiles(files []*pendingFile) {
