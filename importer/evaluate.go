@@ -40,7 +40,7 @@ func Evaluate(ctx context.Context, in Input, o Options, mac []byte, lookup Ledge
 	if sk.fhirFile, sk.fhir, err = beginFHIR(set, o, in.fileID(), o.now()); err != nil {
 		return nil, &OperationalError{Err: err}
 	}
-	rep, keys, err := run(ctx, in, nil, o, ledger.NewHasher(mac), sk)
+	rep, keys, err := run(ctx, in, o, ledger.NewHasher(mac), sk)
 	if err != nil {
 		return nil, err
 	}

@@ -171,7 +171,7 @@ type sink interface {
 
 // Validate checks one file and returns its report; it writes nothing and uses no ledger.
 func Validate(ctx context.Context, in Input, o Options) (*report.Report, error) {
-	rep, _, err := run(ctx, in, nil, o, nil, noLedger{})
+	rep, _, err := run(ctx, in, o, nil, noLedger{})
 	if err != nil {
 		return nil, err
 	}
@@ -294,23 +294,21 @@ func (s dedupState) deleted() bool { return s.packed&dedupDeleted != 0 }
 
 // run reads and checks a file. With a ledger reader (import) keys are looked up there; records
 // are passed to rec. It returns the report and the key changes the file makes.
-// src is the input opened by the caller (nil: run opens in.Path itself).
-func run(ctx context.Context, in Input, src *source, o Options, hasher *ledger.Hasher, sk sink) (*report.Report, *keyTable, error) {
+func run(ctx context.Context, in Input, o Options, hasher *ledger.Hasher, sk sink) (*report.Report, *keyTable, error) {
 	start := time.Now()
 	rep := &report.Report{FileName: in.Name, Source: in.Source, Received: in.Source.Received}
 	if rep.Received.IsZero() {
 		rep.Received = start.UTC().Truncate(time.Second)
 		rep.Source.Received = rep.Received
 	}
-	if src == nil {
-		f, err := os.Open(in.Path)
-		if err != nil {
-			return nil, nil, operational("open %s: %w", filepath.Base(in.Path), err)
-		}
-		defer f.Close()
-		if src, err = readSource(f, in.SHA256); err != nil {
-			return nil, nil, operational("read %s: %w", filepath.Base(in.Path), err)
-		}
+	f, err := os.Open(in.Path)
+	if err != nil {
+		return nil, nil, operational("open %s: %w", filepath.Base(in.Path), err)
+	}
+	defer f.Close()
+	src, err := readSource(f, in.SHA256)
+	if err != nil {
+		return nil, nil, operational("read %s: %w", filepath.Base(in.Path), err)
 	}
 	rep.SHA256, rep.FileID = src.sum, src.id
 	if c := o.Check.AsOf; c.Year != 0 {

@@ -496,21 +496,6 @@ func (m *committer) chunk(tx *bolt.Tx) (done bool, err error) {
 	return true, nil
 }
 
-// SetFileStates records several files' states (for example Done after their outputs are in
-// place) in one durable transaction.
-func (l *Ledger) SetFileStates(ctx context.Context, sts []FileState) error {
-	files := make([]FileChanges, len(sts))
-	for i, st := range sts {
-		files[i].State = st
-	}
-	return l.CommitFiles(ctx, files)
-}
-
-// SetFileState records a file's state (for example Done after its outputs are in place).
-func (l *Ledger) SetFileState(ctx context.Context, st FileState) error {
-	return l.Commit(ctx, st.FileID, nil, st)
-}
-
 // FileState returns what the ledger knows about a file.
 func (l *Ledger) FileState(fileID string) (FileState, bool, error) {
 	var st FileState

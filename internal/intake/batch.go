@@ -171,8 +171,8 @@ type batch struct {
 	hooks     PathHooks
 
 	files   []*pendingFile
-	pending map[ledger.Key]ledger.Entry // the keys of files[:pended], for the next ones
-	pended  int
+	pending map[ledger.Key]pendingKey // the keys of files[:indexed], for the next ones
+	indexed int
 	nkeys   int
 	view    state.LedgerView
 	mac     []byte
@@ -180,6 +180,13 @@ type batch struct {
 	emitted int                 // files given to hooks.Report
 	all     []*localFile
 	lost    error // a file left out for a lost claim
+}
+
+// pendingKey is a key of a file of the batch: that file (its index in batch.files), the row.
+type pendingKey struct {
+	file    int32
+	row     int32
+	deleted bool
 }
 
 // pendingFile is a file evaluated into the batch.
@@ -242,24 +249,11 @@ func (b *batch) emit() error {
 
 // lookup is the ledger as it will be once the batch's earlier files are recorded.
 func (b *batch) lookup(k ledger.Key) (ledger.Entry, bool) {
-	if e, ok := b.pending[k]; ok {
-		return e, true
+	if p, ok := b.pending[k]; ok {
+		return ledger.Entry{FileID: b.files[p.file].lf.id, Row: int(p.row), Deleted: p.deleted}, true
 	}
 	e, ok := b.view.Get(state.LedgerKey(k))
 	return ledger.Entry{FileID: e.FileID, Row: e.Row, Deleted: e.Deleted}, ok
-}
-
-// pendEarlier puts the keys of the batch's files that are not in b.pending yet there, before a
-// later file is evaluated against them. The last file's keys are never needed: a million-row
-// file, a batch of its own, would otherwise hold a map of a million entries until its commit
-// (import 1M peaked at 211 MB RSS, issue 17).
-func (b *batch) pendEarlier() {
-	for ; b.pended < len(b.files); b.pended++ {
-		pf := b.files[b.pended]
-		for _, c := range pf.out.Outcome.Changes {
-			b.pending[c.Key] = ledger.Entry{FileID: pf.lf.id, Row: c.Row, Deleted: c.Delete}
-		}
-	}
 }
 
 // add evaluates one claimed file into the batch: its records and reports are written into a new
@@ -276,14 +270,22 @@ func (b *batch) add(ctx context.Context, lf *localFile) error {
 		if b.view, err = s.st.LedgerView(ctx); err != nil {
 			return err
 		}
-		b.pending, b.pended = map[ledger.Key]ledger.Entry{}, 0
+		b.pending = map[ledger.Key]pendingKey{}
 	}
 	if b.stale == nil {
 		if b.stale, err = outdir.Stale(s.cfg.OutDir); err != nil {
 			return &importer.OperationalError{Err: err}
 		}
 	}
-	b.pendEarlier()
+	// The keys of the files before this one become visible to it only now: a big file that fills
+	// the batch is flushed before the next file and never indexed (a million-row file's keys
+	// would be another ~60 MB here).
+	for i, pf := range b.files[b.indexed:] {
+		for _, c := range pf.out.Changes {
+			b.pending[ledger.Key(c.Key)] = pendingKey{file: int32(b.indexed + i), row: int32(c.Row), deleted: c.Delete}
+		}
+	}
+	b.indexed = len(b.files)
 	set, err := outdir.BeginListed(s.cfg.OutDir, lf.id, b.stale)
 	if err != nil {
 		return &importer.OperationalError{Err: err}
@@ -345,7 +347,7 @@ func (b *batch) flush(ctx context.Context) error {
 		b.view = nil
 	}
 	files := b.files
-	b.files, b.pending, b.pended, b.nkeys = nil, nil, 0, 0
+	b.files, b.pending, b.nkeys, b.indexed = nil, nil, 0, 0
 	if len(files) == 0 {
 		return nil
 	}
@@ -433,7 +435,7 @@ func (b *batch) record(ctx context.Context, files []*pendingFile) ([]*pendingFil
 		b.view = nil
 	}
 	rest := b.files
-	b.files, b.pending, b.pended, b.nkeys = nil, nil, 0, 0
+	b.files, b.pending, b.nkeys, b.indexed = nil, nil, 0, 0
 	tail, err := b.record(ctx, rest)
 	return append(head, tail...), err
 }
@@ -445,7 +447,7 @@ func (b *batch) abort(ctx context.Context) {
 		b.view = nil
 	}
 	abortFiles(b.files)
-	b.files, b.pending, b.pended, b.nkeys = nil, nil, 0, 0
+	b.files = nil
 }
 
 func abortFiles(files []*pendingFile) {

@@ -348,3 +348,39 @@ func TestResendLogAndFHIR(t *testing.T) {
 		t.Error("a name reached the FHIR output")
 	}
 }
+
+// TestImportPathsKeepsClaims: a batch that takes longer than the claim lease keeps its claims
+// (one renewal loop for the batch): another worker on the shared state cannot take a file
+// over meanwhile, and the batch records every file.
+func TestImportPathsKeepsClaims(t *testing.T) {
+	dsn := pg.Database(t)
+	open := func() state.Store {
+		st, err := pgstate.Open(ctx, dsn, pgstate.Options{PasswordDir: t.TempDir(), TempDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	st, other := open(), open()
+	paths := overlapping(t, t.TempDir(), 3)
+	svc := intake.New(st, intake.Config{OutDir: t.TempDir(), Opts: testOpts(), Log: zerolog.Nop(), Lease: 600 * time.Millisecond})
+	n := 0
+	intake.SetCrashHook(svc, func(what string) {
+		if what != "file evaluated" {
+			return
+		}
+		if n++; n == 2 {
+			time.Sleep(1500 * time.Millisecond) // two and a half leases
+			_, _, err := other.ClaimFile(ctx, fileID(t, paths[0]), "another worker", time.Minute)
+			if !errors.Is(err, state.ErrClaimed) {
+				t.Errorf("another worker's claim during the batch: %v, want ErrClaimed", err)
+			}
+		}
+	})
+	reports := 0
+	err := svc.ImportPaths(ctx, paths, nil, received, intake.PathHooks{Report: func(string, *report.Report) error { reports++; return nil }})
+	if err != nil || reports != 3 {
+		t.Fatalf("ImportPaths: %v, %d reports", err, reports)
+	}
+}
