@@ -3,11 +3,17 @@ package importer
 import (
 	"bufio"
 	"context"
+	"os"
+	"runtime"
 
 	"github.com/fhi/sysvak-import/importer/ledger"
 	"github.com/fhi/sysvak-import/importer/outdir"
 	"github.com/fhi/sysvak-import/importer/report"
+	"golang.org/x/sys/unix"
 )
+
+// bigChanges is the number of keys from which Evaluate collects garbage before it lists them.
+const bigChanges = 100_000
 
 // LedgerLookup is the ledger read view the pipeline consults for each valid row's key.
 type LedgerLookup func(k ledger.Key) (ledger.Entry, bool)
@@ -55,6 +61,14 @@ func Evaluate(ctx context.Context, in Input, o Options, mac []byte, lookup Ledge
 		}
 		return ev, nil
 	}
+	if keys.Len() >= bigChanges {
+		startWriteback(rf)
+		// The read's garbage (the shared strings above all) is collected before the changes
+		// are allocated, so that they take its place instead of growing the heap: import 1M
+		// peaked at 180 MB RSS without this and ledger.CommitFiles' FreeOSMemory, 141 with
+		// the latter only (issue 17).
+		runtime.GC()
+	}
 	ev.Changes = make([]ledger.Change, 0, keys.Len())
 	for k, s := range keys.All() {
 		ev.Changes = append(ev.Changes, ledger.Change{Key: k, Row: s.row(), Delete: s.deleted()})
@@ -78,3 +92,19 @@ type lookupSink struct {
 }
 
 func (s *lookupSink) lookup(k ledger.Key) (ledger.Entry, bool) { return s.view(k) }
+
+// startWriteback has the kernel start writing a big records file out now, in the background,
+// so that the fsync before the output set is renamed into place (after the ledger commit) finds
+// little left to write: the writing overlaps the commit (issue 17; 315 MB for a million rows).
+// It only starts the writing: durability still comes from that fsync. The descriptor is
+// duplicated, as the set may close the file before the call returns.
+func startWriteback(f *os.File) {
+	fd, err := unix.Dup(int(f.Fd()))
+	if err != nil {
+		return
+	}
+	go func() {
+		_ = unix.SyncFileRange(fd, 0, 0, unix.SYNC_FILE_RANGE_WRITE)
+		unix.Close(fd)
+	}()
+}

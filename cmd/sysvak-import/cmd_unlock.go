@@ -42,7 +42,7 @@ func unlockCmd() *command {
 func runUnlock(ctx context.Context, e *env, opts any, args []string, columns map[string]string) int {
 	o := opts.(*unlockFlags)
 	if len(args) != 1 || !state.ValidFileID(args[0]) {
-		fmt.Fprintln(e.stderr, "sysvak-import unlock: name one file ID (16 hex digits, as `pending` lists them)")
+		fmt.Fprintln(e.stderr, "sysvak-import unlock: "+msg(o.lang, "oppgi én fil-ID (16 heksadesimale sifre, slik `pending` viser dem)", "name one file ID (16 hex digits, as `pending` lists them)"))
 		return exitUsage
 	}
 	s, err := o.resolve(ctx, e, columns)

@@ -246,6 +246,7 @@ func TestUsageErrorsInLanguage(t *testing.T) {
 		{[]string{"pending", "x"}, "tar ingen argumenter", "takes no arguments"},
 		{[]string{"template"}, "oppgi én UT.xlsx", "name one OUT.xlsx"},
 		{[]string{"encrypt", "a"}, "oppgi INN.xlsx og UT", "name IN.xlsx and OUT"},
+		{[]string{"unlock"}, "oppgi én fil-ID", "name one file ID"},
 	} {
 		t.Run(tc.args[0], func(t *testing.T) {
 			for lang, want := range map[string]string{"": tc.nb, "en": tc.en} {

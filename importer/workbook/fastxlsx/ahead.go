@@ -24,12 +24,13 @@ const (
 )
 
 // aheadBatch is a run of consecutive rows: row i has number nums[i] and the cells
-// cells[ends[i-1]:ends[i]] (ends[-1] = 0), whose text lives in text.
+// cells[ends[i-1]:ends[i]] (ends[-1] = 0), whose text lives in text, or in the shared-strings
+// table (which is never written again: such a value is not copied).
 type aheadBatch struct {
 	nums  []int
 	ends  []int
 	cells []workbook.Cell
-	offs  []int // offs[j]: where cell j's text starts in text
+	offs  []int // offs[j]: where cell j's text starts in text; -1: cells[j].Value is kept as is
 	text  []byte
 	last  bool  // the rows end after this batch
 	err   error // with last: the iterator's Err
@@ -40,26 +41,29 @@ func (b *aheadBatch) reset() {
 	b.last, b.err = false, nil
 }
 
-func (b *aheadBatch) add(num int, cells []workbook.Cell) {
+// add appends a row; a value inside stable (the shared strings) is kept, any other copied.
+func (b *aheadBatch) add(num int, cells []workbook.Cell, stable string) {
 	b.nums = append(b.nums, num)
+	lo := uintptr(unsafe.Pointer(unsafe.StringData(stable)))
 	for _, c := range cells {
+		if p := uintptr(unsafe.Pointer(unsafe.StringData(c.Value))); c.Value == "" || p-lo < uintptr(len(stable)) {
+			b.offs = append(b.offs, -1)
+			b.cells = append(b.cells, c)
+			continue
+		}
 		b.offs = append(b.offs, len(b.text))
 		b.text = append(b.text, c.Value...)
-		b.cells = append(b.cells, workbook.Cell{FormulaNoValue: c.FormulaNoValue})
+		b.cells = append(b.cells, workbook.Cell{Value: c.Value, FormulaNoValue: c.FormulaNoValue})
 	}
 	b.ends = append(b.ends, len(b.cells))
 }
 
-// seal points the cells' values into text, which is not appended to again until the batch is
+// seal points the copied values into text, which is not appended to again until the batch is
 // reset (after the caller has moved past it).
 func (b *aheadBatch) seal() {
-	for j := range b.cells {
-		end := len(b.text)
-		if j+1 < len(b.offs) {
-			end = b.offs[j+1]
-		}
-		if n := end - b.offs[j]; n > 0 {
-			b.cells[j].Value = unsafe.String(&b.text[b.offs[j]], n)
+	for j, off := range b.offs {
+		if off >= 0 {
+			b.cells[j].Value = unsafe.String(&b.text[off], len(b.cells[j].Value))
 		}
 	}
 }
@@ -96,6 +100,10 @@ func (a *aheadIter) start() {
 // run fills batches until the rows end or Close stops it.
 func (a *aheadIter) run() {
 	defer close(a.done)
+	var sst string
+	if a.rows.sst != nil {
+		sst = a.rows.sst.data
+	}
 	for {
 		var b *aheadBatch
 		select {
@@ -109,7 +117,7 @@ func (a *aheadIter) run() {
 				b.last, b.err = true, a.rows.Err()
 				break
 			}
-			b.add(a.rows.Num(), a.rows.Cells())
+			b.add(a.rows.Num(), a.rows.Cells(), sst)
 		}
 		b.seal()
 		select {

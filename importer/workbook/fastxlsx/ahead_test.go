@@ -111,3 +111,28 @@ func TestAheadSameRows(t *testing.T) {
 		}
 	}
 }
+
+// TestFastInflateSameRows: a big archive inflated by klauspost/compress reads exactly as with
+// compress/flate, and a corrupt deflate stream is an error either way.
+func TestFastInflateSameRows(t *testing.T) {
+	data := benchBytes(t, 30_000, fixturegen.BenchSST)
+	if len(data) < fastInflateFrom {
+		t.Fatalf("the bench file has %d bytes, under fastInflateFrom: the test reads nothing new", len(data))
+	}
+	std := readAhead(t, data, Options{inflateFrom: -1}, true, 0)
+	fast := readAhead(t, data, Options{}, true, 0)
+	if !reflect.DeepEqual(fast, std) || len(fast.rows) != 30_001 || fast.err != "" {
+		t.Fatalf("klauspost: %d rows, err %q; compress/flate: %d rows, err %q", len(fast.rows), fast.err, len(std.rows), std.err)
+	}
+	// Flip bytes in the middle of the sheet's compressed data.
+	bad := bytes.Clone(data)
+	i := bytes.Index(bad, []byte("xl/worksheets/sheet1.xml"))
+	for j := i + 50_000; j < i+50_100; j++ {
+		bad[j] ^= 0x5a
+	}
+	for _, o := range []Options{{inflateFrom: -1}, {}} {
+		if out := readAhead(t, bad, o, true, 0); out.err == "" {
+			t.Errorf("inflateFrom %d: a corrupt sheet read without error (%d rows)", o.inflateFrom, len(out.rows))
+		}
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"unicode/utf16"
 
+	kflate "github.com/klauspost/compress/flate"
+
 	"github.com/fhi/sysvak-import/importer/workbook"
 	"github.com/fhi/sysvak-import/validate"
 )
@@ -20,6 +22,10 @@ import (
 // DefaultMaxSharedStrings bounds the decoded shared-strings table (text plus 4 bytes of index
 // per string) held in memory.
 const DefaultMaxSharedStrings int64 = 256 << 20
+
+// fastInflateFrom is the archive size from which parts are inflated by klauspost/compress.
+// A 100-row file is about 10 KB, a 25,000-row one 1 MB.
+const fastInflateFrom = 1 << 20
 
 // maxMetaPart bounds the small parts decoded with encoding/xml (workbook.xml, rels).
 const maxMetaPart = 16 << 20
@@ -31,6 +37,9 @@ type Options struct {
 	workbook.Options
 	// MaxSharedStrings caps the in-memory shared-strings table in bytes (file.too_large beyond).
 	MaxSharedStrings int64
+	// inflateFrom (tests): the archive size from which klauspost/compress inflates (0:
+	// fastInflateFrom, negative: never).
+	inflateFrom int64
 }
 
 func (o Options) withDefaults() Options {
@@ -42,6 +51,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxSharedStrings <= 0 {
 		o.MaxSharedStrings = DefaultMaxSharedStrings
+	}
+	if o.inflateFrom == 0 {
+		o.inflateFrom = fastInflateFrom
 	}
 	return o
 }
@@ -87,6 +99,13 @@ func Open(ctx context.Context, r io.ReaderAt, size int64, o Options) (workbook.B
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("%w: not a zip archive fastxlsx can read: %v", ErrUnsupported, err)
+	}
+	if o.inflateFrom >= 0 && size >= o.inflateFrom {
+		// klauspost/compress/flate inflates about 30% faster than compress/flate (the 1M-row
+		// bench file's sheet and shared strings: best of 6, 465 ms against 662; issue 17). It
+		// does not pool its decompressors as archive/zip does, so small files keep the
+		// standard one. archive/zip checks the CRC-32 either way.
+		zr.RegisterDecompressor(zip.Deflate, kflate.NewReader)
 	}
 	b := &book{o: o, files: make(map[string]*zip.File, len(zr.File)), parts: map[string]sheetRef{}, aheadFrom: aheadFrom}
 	var total uint64

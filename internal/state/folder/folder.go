@@ -5,7 +5,8 @@
 // reports, the receipts outbox and operator accounts, and STATE/audit.log (JSON lines).
 //
 // Atomicity: RecordOutcome commits the ledger changes first (idempotent: keys owned by the same
-// file id are its own) and then, in one mailbox.db transaction, the file's status, summary and
+// file id are its own; a file of more than 65,536 keys in several transactions, deletions and
+// the file's ledger state in the last: see ledger.CommitFiles) and then, in one mailbox.db transaction, the file's status, summary and
 // report and the queued receipts. A crash between the two leaves the file processing under a claim
 // of a dead instance; the next process takes it over at once (a folder state has one process, so
 // a claim of another instance is dead) and processing it again gives the same outcome.
