@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -48,7 +49,8 @@ type PathHooks struct {
 // one file (SPEC 5, 6): a set becomes visible only after the state holds its keys, and a crash
 // before that leaves the batch's files claimed by a dead process: the next run takes them over
 // and processes them again, with the same outcome. A file the state knows as processed gets its
-// arrival listed (ImportPath's resend), outside the batch.
+// arrival listed in its report (ImportPath's resend) in the same batch, or, when its outputs are
+// gone, is processed again alone.
 //
 // The error is operational (as ImportPath's); the reports of the files before it have been
 // given to h.Report. A file whose claim was lost (another process took it over) is left out of
@@ -151,6 +153,9 @@ func (s *Service) importChunk(ctx context.Context, files []*localFile, passwords
 			break
 		}
 	}
+	if err := s.claimResends(ctx, files, keep); err != nil {
+		return err
+	}
 	b := &batch{s: s, keep: keep, passwords: passwords, hooks: h}
 	defer b.abort(ctx)
 	err = b.run(ctx, files)
@@ -161,6 +166,33 @@ func (s *Service) importChunk(ctx context.Context, files []*localFile, passwords
 		err = stop
 	}
 	return err
+}
+
+// claimResends claims the chunk's files the state knows as processed, in one step, so that
+// their reports can list the new arrival in the batch (a file that cannot be claimed now goes
+// the way of ImportPath, alone, and meets the same error).
+func (s *Service) claimResends(ctx context.Context, files []*localFile, keep *claimKeeper) error {
+	var ids []string
+	var resends []*localFile
+	for _, lf := range files {
+		if lf.resend {
+			ids, resends = append(ids, lf.id), append(resends, lf)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	res, err := s.st.ClaimFiles(ctx, ids, s.cfg.Owner, s.cfg.Lease, state.StatusProcessed, state.StatusRejected)
+	if err != nil {
+		return err
+	}
+	for i, r := range res {
+		if r.Err == nil {
+			resends[i].f, resends[i].c = r.File, r.Claim
+			keep.add(r.Claim)
+		}
+	}
+	return nil
 }
 
 // batch is the group commit of ImportPaths: files evaluated and not yet recorded.
@@ -200,6 +232,24 @@ type pendingFile struct {
 func (b *batch) run(ctx context.Context, files []*localFile) error {
 	b.all = files
 	for _, lf := range files {
+		if lf.resend && lf.c.Owner != "" {
+			if b.nkeys >= b.s.batchKeys || len(b.files) >= b.s.batchFiles {
+				if err := b.flush(ctx); err != nil {
+					return err
+				}
+			}
+			ok, err := b.addResend(ctx, lf)
+			if err != nil {
+				return err
+			}
+			if ok {
+				if err := b.emit(); err != nil {
+					return err
+				}
+				continue
+			}
+			b.keep.release(ctx, lf.c) // its outputs are gone: processed again, alone
+		}
 		if lf.resend {
 			// Alone, after the files before it: it may be processed again (its outputs gone).
 			if err := b.flush(ctx); err != nil {
@@ -302,6 +352,52 @@ func (b *batch) add(ctx context.Context, lf *localFile) error {
 	return nil
 }
 
+// addResend adds a claimed file the state knows as processed: its stored report lists the new
+// arrival, its records are carried into a new output set. ok is false when its outputs are
+// gone (it is then processed again, alone).
+func (b *batch) addResend(ctx context.Context, lf *localFile) (ok bool, err error) {
+	s := b.s
+	f := lf.f
+	rep, err := s.storedReport(ctx, f.ID)
+	_, serr := os.Stat(filepath.Join(s.cfg.OutDir, f.ID, importer.RecordsFile))
+	if errors.Is(err, os.ErrNotExist) || errors.Is(serr, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	o, err := s.resendOutcome(ctx, f, lf.c, rep)
+	if err != nil {
+		return false, err
+	}
+	if b.stale == nil {
+		if b.stale, err = outdir.Stale(s.cfg.OutDir); err != nil {
+			return false, &importer.OperationalError{Err: err}
+		}
+	}
+	set, err := outdir.BeginListed(s.cfg.OutDir, lf.id, b.stale)
+	if err != nil {
+		return false, &importer.OperationalError{Err: err}
+	}
+	delete(b.stale, lf.id)
+	if err := s.carryOutputs(set, f); err != nil {
+		set.Abort()
+		return false, err
+	}
+	if err := importer.WriteReports(set, rep, s.cfg.Opts.Lang); err != nil {
+		set.Abort()
+		return false, &importer.OperationalError{Err: err}
+	}
+	if err := set.Close(); err != nil {
+		set.Abort()
+		return false, &importer.OperationalError{Err: err}
+	}
+	lf.rep = rep
+	b.files = append(b.files, &pendingFile{lf: lf, set: set, out: state.FileOutcome{ID: lf.id, Outcome: o}})
+	s.crashPoint("file evaluated")
+	return true, nil
+}
+
 // evaluate runs one file through the pipeline into set and returns its outcome.
 func (b *batch) evaluate(ctx context.Context, lf *localFile, set *outdir.Set) (state.Outcome, error) {
 	s := b.s
@@ -383,6 +479,9 @@ func (b *batch) flush(ctx context.Context) error {
 	s.crashPoint("written")
 	for _, pf := range files {
 		pf.lf.done = true
+		if pf.lf.resend {
+			s.logResend(pf.lf.id, pf.lf.rep)
+		}
 	}
 	return nil
 }
@@ -426,8 +525,14 @@ func (b *batch) record(ctx context.Context, files []*pendingFile) ([]*pendingFil
 		again = again[1:]
 	}
 	for _, pf := range again {
-		if err := b.add(ctx, pf.lf); err != nil {
-			return head, err
+		if !pf.lf.resend {
+			if err := b.add(ctx, pf.lf); err != nil {
+				return head, err
+			}
+			continue
+		}
+		if ok, err := b.addResend(ctx, pf.lf); err != nil || !ok {
+			return head, fmt.Errorf("file %s: its outputs changed while its batch was recorded; import it again: %w", pf.lf.id, err)
 		}
 	}
 	if b.view != nil {

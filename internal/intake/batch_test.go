@@ -116,7 +116,8 @@ func openFolder(t *testing.T, now func() time.Time) state.Store {
 // inside a chunk) gives exactly what importing the files one at a time gives: the same reports
 // in the same order (later files see the earlier files' keys as ledger duplicates), the same
 // output sets and ledger. Among the files: a file that is not a workbook, one with row errors,
-// and the same bytes twice (the second is a resend of the first).
+// and the same bytes twice (the second is a resend of the first); then the whole list again (all
+// resends, listed in the reports in batches as one by one).
 func TestImportPathsAsOneByOne(t *testing.T) {
 	dir := t.TempDir()
 	paths := overlapping(t, dir, 7)
@@ -127,12 +128,14 @@ func TestImportPathsAsOneByOne(t *testing.T) {
 		st, out := openFolder(t, nil), t.TempDir()
 		svc := intake.New(st, intake.Config{OutDir: out, Opts: testOpts(), Log: zerolog.Nop()})
 		var reps []*report.Report
-		for _, p := range paths {
-			rep, err := svc.ImportPath(ctx, p, nil, received)
-			if err != nil {
-				t.Fatalf("ImportPath %s: %v", p, err)
+		for pass := 0; pass < 2; pass++ { // the second pass: every file a resend
+			for _, p := range paths {
+				rep, err := svc.ImportPath(ctx, p, nil, received)
+				if err != nil {
+					t.Fatalf("ImportPath %s: %v", p, err)
+				}
+				reps = append(reps, rep)
 			}
-			reps = append(reps, rep)
 		}
 		return snapshot(t, st, out, reps)
 	}
@@ -147,15 +150,17 @@ func TestImportPathsAsOneByOne(t *testing.T) {
 			intake.SetBatchLimits(svc, lim.files, lim.keys)
 			var reps []*report.Report
 			var order []string
-			err := svc.ImportPaths(ctx, paths, nil, received, intake.PathHooks{Report: func(p string, rep *report.Report) error {
-				order = append(order, p)
-				reps = append(reps, rep)
-				return nil
-			}})
-			if err != nil {
-				t.Fatal(err)
+			for pass := 0; pass < 2; pass++ { // the second pass: every file a resend, in batches too
+				err := svc.ImportPaths(ctx, paths, nil, received, intake.PathHooks{Report: func(p string, rep *report.Report) error {
+					order = append(order, p)
+					reps = append(reps, rep)
+					return nil
+				}})
+				if err != nil {
+					t.Fatal(err)
+				}
 			}
-			if fmt.Sprint(order) != fmt.Sprint(paths) {
+			if fmt.Sprint(order) != fmt.Sprint(append(paths[:len(paths):len(paths)], paths...)) {
 				t.Fatalf("reports given for\n%v\nwant\n%v", order, paths)
 			}
 			got := snapshot(t, st, out, reps)
@@ -164,7 +169,7 @@ func TestImportPathsAsOneByOne(t *testing.T) {
 			}
 			for i := range want.reports {
 				if got.reports[i] != want.reports[i] {
-					t.Errorf("report of %s differs:\n%s\none by one:\n%s", paths[i], got.reports[i], want.reports[i])
+					t.Errorf("report %d (%s) differs:\n%s\none by one:\n%s", i, paths[i%len(paths)], got.reports[i], want.reports[i])
 				}
 			}
 			if len(got.sets) != len(want.sets) {

@@ -106,14 +106,10 @@ func (s *Service) reportArrivals(ctx context.Context, f state.File, localPath st
 	}
 	recorded := false
 	defer func() { s.end(ctx, cl, !recorded) }()
-	rep.Resent = resent(f)
-	// The outcome's receipts were queued when it was first recorded.
-	o, err := s.outcome(ctx, cl.f, cl.c, rep, len(f.Arrivals), false, nil)
+	o, err := s.resendOutcome(ctx, f, cl.c, rep)
 	if err != nil {
 		return nil, err
 	}
-	o.Summary.Processed = f.Summary.Processed
-	o.Receipts = s.lateArrivalReceipts(ctx, f, rep)
 	if err := s.st.RecordOutcome(ctx, f.ID, o); err != nil {
 		return nil, err
 	}
@@ -123,24 +119,51 @@ func (s *Service) reportArrivals(ctx context.Context, f state.File, localPath st
 		return nil, &importer.OperationalError{Err: err}
 	}
 	defer set.Abort()
-	if err := set.CopyFrom(importer.RecordsFile); err != nil {
-		return nil, &importer.OperationalError{Err: err}
-	}
-	dir := filepath.Join(s.cfg.OutDir, f.ID)
-	processed := f.Summary.Processed
-	if processed.IsZero() {
-		processed = f.Updated // a state from before Summary.Processed
-	}
-	if err := importer.CarryFHIR(set, s.cfg.Opts, dir, f.ID, processed); err != nil {
-		return nil, &importer.OperationalError{Err: err}
+	if err := s.carryOutputs(set, f); err != nil {
+		return nil, err
 	}
 	if err := s.writeOutputs(ctx, set, f.ID, rep); err != nil {
 		return nil, err
 	}
-	// A resent file is processed no further, but it is an event an operator looks for (issue 12).
-	s.cfg.Log.Info().Str("file_id", f.ID).Str("status", string(rep.Status)).Int("arrivals", len(rep.Resent)+1).
-		Msg("file received again: already processed, its report lists the new arrival")
+	s.logResend(f.ID, rep)
 	return rep, nil
+}
+
+// resendOutcome is the outcome that lists a processed file's later arrivals in its stored report
+// rep (rep.Resent is set): the outcome, the summary and the time of processing unchanged; the
+// outcome's receipts were queued when it was first recorded, late arrivals get theirs.
+func (s *Service) resendOutcome(ctx context.Context, f state.File, c state.Claim, rep *report.Report) (state.Outcome, error) {
+	rep.Resent = resent(f)
+	o, err := s.outcome(ctx, f, c, rep, len(f.Arrivals), false, nil)
+	if err != nil {
+		return o, err
+	}
+	o.Summary.Processed = f.Summary.Processed
+	o.Receipts = s.lateArrivalReceipts(ctx, f, rep)
+	return o, nil
+}
+
+// carryOutputs copies a processed file's records (and FHIR resources, or makes them with
+// --fhir) from its output set into the new set that lists a resend.
+func (s *Service) carryOutputs(set *outdir.Set, f state.File) error {
+	if err := set.CopyFrom(importer.RecordsFile); err != nil {
+		return &importer.OperationalError{Err: err}
+	}
+	processed := f.Summary.Processed
+	if processed.IsZero() {
+		processed = f.Updated // a state from before Summary.Processed
+	}
+	if err := importer.CarryFHIR(set, s.cfg.Opts, filepath.Join(s.cfg.OutDir, f.ID), f.ID, processed); err != nil {
+		return &importer.OperationalError{Err: err}
+	}
+	return nil
+}
+
+// logResend writes the log line of a resent file (issue 12).
+func (s *Service) logResend(id string, rep *report.Report) {
+	// A resent file is processed no further, but it is an event an operator looks for.
+	s.cfg.Log.Info().Str("file_id", id).Str("status", string(rep.Status)).Int("arrivals", len(rep.Resent)+1).
+		Msg("file received again: already processed, its report lists the new arrival")
 }
 
 // reprocess processes a claimed file again from its spooled bytes (or localPath).
