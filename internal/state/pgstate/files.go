@@ -270,6 +270,11 @@ func (s *Store) RecordOutcomes(ctx context.Context, outs []state.FileOutcome) er
 				return err
 			}
 		}
+		if len(outs) > 1 {
+			if err := recordBatch(ctx, tx, outs, recs, sums, now); !errors.Is(err, errSlowPath) {
+				return err
+			}
+		}
 		for i, o := range outs {
 			if err := recordTx(ctx, tx, o, recs[i], sums[i], now); err != nil {
 				if errors.Is(err, state.ErrLostClaim) || errors.Is(err, state.ErrNotFound) || errors.Is(err, ErrLedgerConflict) {

@@ -191,3 +191,49 @@ func testBatchConflict(t *testing.T, h *harness) {
 		t.Fatalf("the rival's key: %+v %v", e, ok)
 	}
 }
+
+// testBatchNewKeys: a batch whose files only register new keys (a backend may record such a
+// batch with one statement per kind of row: PostgreSQL does), with a file that waits, a receipt,
+// and a file that names one key on two rows (its first row is kept), recorded as one by one.
+func testBatchNewKeys(t *testing.T, h *harness) {
+	ins := []state.Incoming{localIncoming("new a", "/a.xlsx"), localIncoming("new b", "/b.xlsx"), localIncoming("new c", "/c.xlsx")}
+	_, err := h.st.AddFiles(ctx, ins, state.Arrival{Received: h.clock.Now()}, nil)
+	mustNil(t, "AddFiles", err)
+	ids := []string{state.FileIDOf(ins[0].SHA256), state.FileIDOf(ins[1].SHA256), state.FileIDOf(ins[2].SHA256)}
+	cs := h.claimAll("w1", ids...)
+	a, b := processed(cs[0], 1, 2), processed(cs[1], 3, 4, 5)
+	a.Changes = append(a.Changes, state.LedgerChange{Key: key(1), Row: 2})
+	b.Receipts = []state.Receipt{{ID: ids[1] + ".processed", FileID: ids[1], Kind: "processed", To: "x@example.org"}}
+	c := state.Outcome{Claim: cs[2], Status: state.StatusWaiting, LastError: "file.password_required", Report: []byte(`{"status":"waiting_password"}`)}
+	outs := []state.FileOutcome{{ID: ids[0], Outcome: a}, {ID: ids[1], Outcome: b}, {ID: ids[2], Outcome: c}}
+	mustNil(t, "RecordOutcomes", h.st.RecordOutcomes(ctx, outs))
+	v, err := h.st.LedgerView(ctx)
+	mustNil(t, "LedgerView", err)
+	want := map[byte]state.LedgerEntry{1: {FileID: ids[0], Row: 2}, 2: {FileID: ids[0], Row: 3},
+		3: {FileID: ids[1], Row: 2}, 4: {FileID: ids[1], Row: 3}, 5: {FileID: ids[1], Row: 4}}
+	for k, w := range want {
+		if e, ok := v.Get(key(k)); !ok || e != w {
+			t.Errorf("key %d: %+v %v, want %+v", k, e, ok, w)
+		}
+	}
+	v.Close()
+	if live, deleted, err := h.st.LedgerStats(ctx); err != nil || live != 5 || deleted != 0 {
+		t.Fatalf("ledger: %d live, %d deleted, %v; want 5, 0", live, deleted, err)
+	}
+	for i, o := range outs {
+		f := h.file(ids[i])
+		if f.Status != o.Status || f.LastError != o.LastError || f.Summary != o.Summary || f.Written || f.Claim.Held(h.clock.Now()) {
+			t.Fatalf("file %d after RecordOutcomes: %+v", i, f)
+		}
+		if rep, err := h.st.Report(ctx, ids[i]); err != nil || string(rep) != string(o.Report) {
+			t.Fatalf("report %d: %q %v", i, rep, err)
+		}
+	}
+	if rs, err := h.st.ListReceipts(ctx, state.ReceiptQueued); err != nil || len(rs) != 1 || rs[0].ID != ids[1]+".processed" {
+		t.Fatalf("receipts queued with the batch: %+v %v", rs, err)
+	}
+	h.reopen() // durable
+	if live, _, err := h.st.LedgerStats(ctx); err != nil || live != 5 {
+		t.Fatalf("after reopen: %d live keys, %v", live, err)
+	}
+}

@@ -78,6 +78,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 		{"Batch", testBatch},
 		{"BatchAllOrNothing", testBatchAllOrNothing},
 		{"BatchConflict", testBatchConflict},
+		{"BatchNewKeys", testBatchNewKeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
