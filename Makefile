@@ -22,10 +22,10 @@ build:
 # ledger) run under the race detector, the others without it (once each); of the workbook reader,
 # the tests of its two goroutines (the inflating pipe, the row read-ahead) run under it too. Timed bounds of the
 # hostile-input tests (mailbox/mime, importer) are not run under -race, which slows them 5-10x.
-RACE_PKGS := ./mailbox ./mailbox/spool ./internal/intake/... ./internal/state/... ./importer/ledger/...
+RACE_PKGS := ./mailbox ./internal/intake/... ./internal/state/... ./importer/ledger/...
 test:
 	$(GO) vet $(PKGS)
-	$(GO) test -count=1 $$($(GO) list $(PKGS) | grep -v -x -e '.*/mailbox' -e '.*/mailbox/spool' -e '.*/internal/intake.*' -e '.*/internal/state.*' -e '.*/importer/ledger.*')
+	$(GO) test -count=1 $$($(GO) list $(PKGS) | grep -v -x -e '.*/mailbox' -e '.*/internal/intake.*' -e '.*/internal/state.*' -e '.*/importer/ledger.*')
 	$(GO) test -race -count=1 $(RACE_PKGS)
 	$(GO) test -race -count=1 -run 'TestAheadSameRows|TestDifferentialBenchWorkbooks' ./importer/workbook/fastxlsx/
 	$(GO) test -count=1 -run 'TestDropMidFetch' ./mailbox/

@@ -11,7 +11,7 @@ import (
 
 	"github.com/fhi/sysvak-import/fixtures/hostile"
 	"github.com/fhi/sysvak-import/fixtures/mail/mailgen"
-	"github.com/fhi/sysvak-import/mailbox/spool"
+	"github.com/fhi/sysvak-import/internal/state/folder/spool"
 
 	"github.com/fhi/sysvak-import/internal/imaptest"
 	"github.com/fhi/sysvak-import/internal/intake"

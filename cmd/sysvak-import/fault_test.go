@@ -18,7 +18,7 @@ import (
 	"github.com/fhi/sysvak-import/fixtures/mail/mailgen"
 	"github.com/fhi/sysvak-import/importer/ledger"
 	"github.com/fhi/sysvak-import/internal/imaptest"
-	"github.com/fhi/sysvak-import/mailbox/spool"
+	"github.com/fhi/sysvak-import/internal/state/folder/spool"
 )
 
 // Disk and fault paths (issue 7): out of space, a read-only output folder, a file-size limit

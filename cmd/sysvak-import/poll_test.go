@@ -25,7 +25,7 @@ import (
 	"github.com/fhi/sysvak-import/importer/report"
 	"github.com/fhi/sysvak-import/internal/imaptest"
 	"github.com/fhi/sysvak-import/internal/secret"
-	"github.com/fhi/sysvak-import/mailbox/spool"
+	"github.com/fhi/sysvak-import/internal/state/folder/spool"
 )
 
 // The password the operator has in --password-file. The OpenPGP and officecrypto-tool fixtures

@@ -14,7 +14,7 @@ import (
 
 	"github.com/fhi/sysvak-import/importer/ledger"
 	"github.com/fhi/sysvak-import/internal/state"
-	"github.com/fhi/sysvak-import/mailbox/spool"
+	"github.com/fhi/sysvak-import/internal/state/folder/spool"
 )
 
 // The spool's "new" is the state's "arrived"; the other statuses are spelled alike.

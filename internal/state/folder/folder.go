@@ -1,6 +1,6 @@
 // Package folder is the embedded state backend (SPEC 8): a state folder of bbolt databases and
 // files, used by one process at a time. It implements internal/state.Store over the ledger
-// (importer/ledger: STATE/ledger.db and ledger.key) and the spool store (mailbox/spool:
+// (importer/ledger: STATE/ledger.db and ledger.key) and the spool store (internal/state/folder/spool:
 // STATE/mailbox.db, STATE/spool/, STATE/passwords/), adding its own buckets to mailbox.db for
 // reports, the receipts outbox and operator accounts, and STATE/audit.log (JSON lines).
 //
@@ -28,7 +28,7 @@ import (
 	"github.com/fhi/sysvak-import/importer/ledger"
 	"github.com/fhi/sysvak-import/internal/secret"
 	"github.com/fhi/sysvak-import/internal/state"
-	"github.com/fhi/sysvak-import/mailbox/spool"
+	"github.com/fhi/sysvak-import/internal/state/folder/spool"
 )
 
 // Options tune Open.

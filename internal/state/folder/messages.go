@@ -8,7 +8,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/fhi/sysvak-import/internal/state"
-	"github.com/fhi/sysvak-import/mailbox/spool"
+	"github.com/fhi/sysvak-import/internal/state/folder/spool"
 )
 
 func fromMessage(m state.Message) spool.MessageRecord {

@@ -1,4 +1,4 @@
-// Package spool owns the mailbox state folder (SPEC 6): the spooled attachment files
+// Package spool is the storage of the folder state backend (internal/state/folder) for mail (SPEC 6): the spooled attachment files
 // (STATE/spool/<file-id>, 0600 in 0700 folders, stored exactly as received), the state store
 // (STATE/mailbox.db, bbolt) with one entry per file id (SPEC 5: first 16 hex digits of the SHA-256
 // of the file as received) and its arrivals, the message ledger (UIDVALIDITY+UID, Message-ID) that
