@@ -20,7 +20,8 @@ build:
 # not installed) and the fuzz seed corpora as ordinary tests.
 # The packages where goroutines meet (the poller, the intake service, the state backends, the
 # ledger) run under the race detector, the others without it (once each); of the workbook reader,
-# the tests of its two goroutines (the inflating pipe, the row read-ahead) run under it too. Timed bounds of the
+# the tests of its two goroutines (the inflating pipe, the row read-ahead) and of validating
+# several files at once run under it too. Timed bounds of the
 # hostile-input tests (mailbox/mime, importer) are not run under -race, which slows them 5-10x.
 RACE_PKGS := ./mailbox ./internal/intake/... ./internal/state/... ./importer/ledger/...
 test:
@@ -28,6 +29,7 @@ test:
 	$(GO) test -count=1 $$($(GO) list $(PKGS) | grep -v -x -e '.*/mailbox' -e '.*/internal/intake.*' -e '.*/internal/state.*' -e '.*/importer/ledger.*')
 	$(GO) test -race -count=1 $(RACE_PKGS)
 	$(GO) test -race -count=1 -run 'TestAheadSameRows|TestDifferentialBenchWorkbooks' ./importer/workbook/fastxlsx/
+	$(GO) test -race -count=1 -run 'TestValidateFilesInOrder' ./importer/
 	$(GO) test -count=1 -run 'TestDropMidFetch' ./mailbox/
 
 # The main job on the bundled example files: import them into a fresh state and out folder under

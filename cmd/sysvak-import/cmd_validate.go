@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/fhi/sysvak-import/importer"
@@ -72,6 +73,9 @@ func runValidate(ctx context.Context, e *env, opts any, args []string, columns m
 			return exitUsage
 		}
 	}
+	if len(args) > 1 && (e.prompt == nil || len(s.passwords) > 0) {
+		return validateMany(ctx, e, o, s, args)
+	}
 	code := exitOK
 	for _, path := range args {
 		if problem := inputProblem(o.lang, path); problem != "" {
@@ -91,33 +95,81 @@ func runValidate(ctx context.Context, e *env, opts any, args []string, columns m
 			return importer.Validate(ctx, in, opts)
 		})
 		defer plain.Close()
-		if err != nil {
-			return worst(code, exitFor(e, s.log, err))
+		c, stop := validated(ctx, e, o, s, plain, rep, err)
+		code = worst(code, c)
+		if stop {
+			return code
 		}
-		if o.annotate != "" {
-			if err := writeAnnotated(ctx, s, plain, rep, o.annotate); err != nil {
-				if !errors.Is(err, annotate.ErrNotAnnotatable) {
-					return worst(code, exitFor(e, s.log, err))
-				}
-				fmt.Fprintf(e.stderr, "sysvak-import validate: %s\n", msg(o.lang,
-					"kan ikke lage en kommentert kopi av en fil som ikke kan åpnes; se rapporten",
-					"cannot annotate a file that cannot be opened; see the report"))
-			}
-		}
-		if o.reportDir != "" {
-			if problem := reportSetExists(o.lang, o.reportDir, rep.FileID, o.force); problem != "" {
-				fmt.Fprintf(e.stderr, "sysvak-import validate: %s\n", problem)
-				code = worst(code, exitUsage)
-			} else if err := importer.WriteReportSet(o.reportDir, rep, o.lang); err != nil {
-				return worst(code, exitFor(e, s.log, err))
-			}
-		}
-		if err := printReport(e.stdout, rep, o.format, o.lang); err != nil {
-			return worst(code, exitFor(e, s.log, err))
-		}
-		code = worst(code, rep.ExitCode())
 	}
 	return code
+}
+
+// validateMany validates several files when no password prompt can be needed: on every core,
+// with the reports given in the order of the files (importer.ValidateFiles).
+func validateMany(ctx context.Context, e *env, o *validateFlags, s *setup, args []string) int {
+	code := exitOK
+	var ins []importer.Input
+	var at []int // ins[k] is args[at[k]]
+	for i, path := range args {
+		if inputProblem(o.lang, path) == "" {
+			ins, at = append(ins, localInput(path, s.passwords, e.now())), append(at, i)
+		}
+	}
+	next := 0 // the first argument not yet reported
+	problems := func(upTo int) {
+		for ; next < upTo; next++ {
+			if problem := inputProblem(o.lang, args[next]); problem != "" {
+				fmt.Fprintf(e.stderr, "sysvak-import validate: %s\n", problem)
+				code = worst(code, exitFileFailed)
+			}
+		}
+	}
+	errStop := errors.New("stop")
+	err := importer.ValidateFiles(ctx, ins, s.opts, runtime.GOMAXPROCS(0), func(k int, rep *report.Report, err error) error {
+		problems(at[k])
+		next++
+		c, stop := validated(ctx, e, o, s, nil, rep, err)
+		code = worst(code, c)
+		if stop {
+			return errStop
+		}
+		return nil
+	})
+	if err == nil {
+		problems(len(args))
+	}
+	return code
+}
+
+// validated writes what validate writes for one file (the annotated copy, the report set, the
+// printed report) and says its exit code; stop: the run cannot go on (an operational error).
+func validated(ctx context.Context, e *env, o *validateFlags, s *setup, plain *decrypt.Plain, rep *report.Report, err error) (int, bool) {
+	if err != nil {
+		return exitFor(e, s.log, err), true
+	}
+	code := exitOK
+	if o.annotate != "" {
+		if err := writeAnnotated(ctx, s, plain, rep, o.annotate); err != nil {
+			if !errors.Is(err, annotate.ErrNotAnnotatable) {
+				return exitFor(e, s.log, err), true
+			}
+			fmt.Fprintf(e.stderr, "sysvak-import validate: %s\n", msg(o.lang,
+				"kan ikke lage en kommentert kopi av en fil som ikke kan åpnes; se rapporten",
+				"cannot annotate a file that cannot be opened; see the report"))
+		}
+	}
+	if o.reportDir != "" {
+		if problem := reportSetExists(o.lang, o.reportDir, rep.FileID, o.force); problem != "" {
+			fmt.Fprintf(e.stderr, "sysvak-import validate: %s\n", problem)
+			code = worst(code, exitUsage)
+		} else if err := importer.WriteReportSet(o.reportDir, rep, o.lang); err != nil {
+			return worst(code, exitFor(e, s.log, err)), true
+		}
+	}
+	if err := printReport(e.stdout, rep, o.format, o.lang); err != nil {
+		return worst(code, exitFor(e, s.log, err)), true
+	}
+	return worst(code, rep.ExitCode()), false
 }
 
 // unwrapLocal decrypts a local file within the limits; nil when it cannot be opened (the

@@ -262,3 +262,31 @@ func TestUsageErrorsInLanguage(t *testing.T) {
 		})
 	}
 }
+
+// Several files are validated on every core and reported in the order given, with an unreadable
+// input reported in its place (exit 2) and the others still validated.
+func TestValidateManyFilesInOrder(t *testing.T) {
+	names := []string{"row-errors.xlsx", "clean.xlsx", "missing.xlsx", "duplicates.xlsx", "openpyxl-clean.xlsx"}
+	args := []string{"validate", "--as-of", "2026-11-23", "--lang", "en"}
+	for _, n := range names {
+		args = append(args, fixtures+n)
+	}
+	r := runCLI(t, nil, args...)
+	if r.code != exitFileFailed {
+		t.Fatalf("exit %d, want %d: %s", r.code, exitFileFailed, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "missing.xlsx") {
+		t.Errorf("the missing input is not reported: %q", r.stderr)
+	}
+	last := -1
+	for _, n := range names {
+		if n == "missing.xlsx" {
+			continue
+		}
+		i := strings.Index(r.stdout, n)
+		if i < 0 || i < last {
+			t.Fatalf("%s reported at %d, after %d: the reports are not in the order of the files\n%s", n, i, last, r.stdout)
+		}
+		last = i
+	}
+}

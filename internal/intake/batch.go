@@ -598,14 +598,19 @@ func (s *Service) keepClaims(ctx context.Context) *claimKeeper {
 	return k
 }
 
-func (k *claimKeeper) renew(ctx context.Context) {
+// held lists the claims kept.
+func (k *claimKeeper) held() []state.Claim {
 	k.mu.Lock()
+	defer k.mu.Unlock()
 	cs := make([]state.Claim, 0, len(k.claims))
 	for _, c := range k.claims {
 		cs = append(cs, c)
 	}
-	k.mu.Unlock()
-	for _, c := range cs {
+	return cs
+}
+
+func (k *claimKeeper) renew(ctx context.Context) {
+	for _, c := range k.held() {
 		if _, err := k.s.st.RenewClaim(ctx, c, k.s.cfg.Lease); err != nil && ctx.Err() == nil {
 			k.s.cfg.Log.Warn().Str("file_id", c.Key).Err(err).Msg("renewing a claim failed")
 		}
@@ -636,13 +641,7 @@ func (k *claimKeeper) release(ctx context.Context, c state.Claim) {
 func (k *claimKeeper) stop(ctx context.Context) {
 	k.cancel()
 	<-k.done
-	k.mu.Lock()
-	left := make([]state.Claim, 0, len(k.claims))
-	for _, c := range k.claims {
-		left = append(left, c)
-	}
-	k.mu.Unlock()
-	for _, c := range left {
+	for _, c := range k.held() {
 		k.release(ctx, c)
 	}
 }

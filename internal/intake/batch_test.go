@@ -239,11 +239,8 @@ func fileID(t *testing.T, path string) string {
 	return sha(b)[:16]
 }
 
-// TestImportPathsLedgerConflictPostgres: with a shared state, another process registers keys of
-// a batch's second file after the batch's ledger view was taken. The batch's first file is
-// recorded, the second is evaluated again with a fresh view (those rows are now ledger
-// duplicates of the other process's file), and nothing is registered twice.
-func TestImportPathsLedgerConflictPostgres(t *testing.T) {
+// twoPostgresStores opens one fresh PostgreSQL state twice, as two processes would.
+func twoPostgresStores(t *testing.T) (state.Store, state.Store) {
 	dsn := pg.Database(t)
 	open := func() state.Store {
 		st, err := pgstate.Open(ctx, dsn, pgstate.Options{PasswordDir: t.TempDir(), TempDir: t.TempDir()})
@@ -253,7 +250,15 @@ func TestImportPathsLedgerConflictPostgres(t *testing.T) {
 		t.Cleanup(func() { st.Close() })
 		return st
 	}
-	st, other := open(), open()
+	return open(), open()
+}
+
+// TestImportPathsLedgerConflictPostgres: with a shared state, another process registers keys of
+// a batch's second file after the batch's ledger view was taken. The batch's first file is
+// recorded, the second is evaluated again with a fresh view (those rows are now ledger
+// duplicates of the other process's file), and nothing is registered twice.
+func TestImportPathsLedgerConflictPostgres(t *testing.T) {
+	st, other := twoPostgresStores(t)
 	dir, out := t.TempDir(), t.TempDir()
 	paths := overlapping(t, dir, 3)
 	rival := benchRange(t, dir, "rival.xlsx", 120, 20) // rows of f01 and f02 only
@@ -358,16 +363,7 @@ func TestResendLogAndFHIR(t *testing.T) {
 // (one renewal loop for the batch): another worker on the shared state cannot take a file
 // over meanwhile, and the batch records every file.
 func TestImportPathsKeepsClaims(t *testing.T) {
-	dsn := pg.Database(t)
-	open := func() state.Store {
-		st, err := pgstate.Open(ctx, dsn, pgstate.Options{PasswordDir: t.TempDir(), TempDir: t.TempDir()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	}
-	st, other := open(), open()
+	st, other := twoPostgresStores(t)
 	paths := overlapping(t, t.TempDir(), 3)
 	svc := intake.New(st, intake.Config{OutDir: t.TempDir(), Opts: testOpts(), Log: zerolog.Nop(), Lease: 600 * time.Millisecond})
 	n := 0
