@@ -20,6 +20,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 	"github.com/fhi/sysvak-import/importer/ledger"
 	"github.com/fhi/sysvak-import/internal/secret"
 	"github.com/fhi/sysvak-import/internal/state"
+	"github.com/fhi/sysvak-import/internal/state/dropbox"
 	"github.com/fhi/sysvak-import/internal/state/folder/spool"
 )
 
@@ -43,6 +45,7 @@ type Options struct {
 type Store struct {
 	dir         string
 	sp          *spool.Store
+	drop        dropbox.Box // STATE/passwords
 	now         func() time.Time
 	lockTimeout time.Duration
 
@@ -97,7 +100,7 @@ func Open(ctx context.Context, dir string, o Options) (*Store, error) {
 	}
 	var inst [8]byte
 	_, _ = rand.Read(inst[:])
-	return &Store{dir: dir, sp: sp, now: o.Now, lockTimeout: o.LockTimeout, instance: hex.EncodeToString(inst[:]),
+	return &Store{dir: dir, sp: sp, drop: dropbox.Box{Dir: filepath.Join(dir, spool.PasswordDir)}, now: o.Now, lockTimeout: o.LockTimeout, instance: hex.EncodeToString(inst[:]),
 		msgClaims: map[state.MessageKey]state.Claim{}}, nil
 }
 
@@ -195,7 +198,7 @@ func (s *Store) DroppedPasswords(ctx context.Context) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return s.sp.DroppedPasswords()
+	return s.drop.List()
 }
 
 // TakePassword implements state.Passwords.
@@ -206,7 +209,7 @@ func (s *Store) TakePassword(ctx context.Context, id string) (pw secret.Secret, 
 	if err := ctx.Err(); err != nil {
 		return pw, false, err
 	}
-	return s.sp.TakePassword(id)
+	return s.drop.Take(id)
 }
 
 // DropPassword implements state.Passwords.
@@ -217,7 +220,7 @@ func (s *Store) DropPassword(ctx context.Context, id string, pw secret.Secret) e
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.sp.DropPassword(id, pw)
+	return s.drop.Drop(id, pw)
 }
 
 // LockPoll takes the poll lock of a state folder (STATE/poll.lock, released when the process

@@ -6,11 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/fhi/sysvak-import/internal/secret"
 )
 
 func tempFile(t *testing.T, s *Store, data []byte) Incoming {
@@ -126,39 +124,6 @@ func TestStatusAndClaim(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := s.Path("../../etc/passwd"); !errors.Is(err, ErrBadFileID) {
-		t.Fatal(err)
-	}
-}
-
-func TestPasswordDropBox(t *testing.T) {
-	s := open(t, t.TempDir())
-	defer s.Close()
-	id := "0123456789abcdef"
-	if _, ok, err := s.TakePassword(id); ok || err != nil {
-		t.Fatal("no file yet")
-	}
-	if err := s.DropPassword(id, secret.New([]byte("sms-passord"))); err != nil {
-		t.Fatal(err)
-	}
-	if ids, _ := s.DroppedPasswords(); len(ids) != 1 || ids[0] != id {
-		t.Fatalf("dropped %v", ids)
-	}
-	fi, _ := os.Stat(filepath.Join(s.Dir(), PasswordDir, id))
-	if fi.Mode().Perm() != 0o600 {
-		t.Fatalf("mode %v", fi.Mode())
-	}
-	sec, ok, err := s.TakePassword(id)
-	if err != nil || !ok || string(sec.Bytes()) != "sms-passord" {
-		t.Fatalf("take: %v %v", ok, err)
-	}
-	if _, ok, _ := s.TakePassword(id); ok {
-		t.Fatal("password file not deleted")
-	}
-	os.WriteFile(filepath.Join(s.Dir(), PasswordDir, id), []byte("\n"), 0o600)
-	if _, ok, err := s.TakePassword(id); ok || !errors.Is(err, secret.ErrEmpty) {
-		t.Fatalf("empty drop: %v %v", ok, err)
-	}
-	if _, _, err := s.TakePassword("../x"); !errors.Is(err, ErrBadFileID) {
 		t.Fatal(err)
 	}
 }
