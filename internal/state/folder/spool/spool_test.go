@@ -8,7 +8,6 @@ import (
 	"os"
 	"testing"
 	"time"
-
 )
 
 func tempFile(t *testing.T, s *Store, data []byte) Incoming {
