@@ -270,11 +270,7 @@ func TestTwoPollersPostgresDovecot(t *testing.T) {
 	srv, cluster := dovecotAndPG(t)
 	c := buildPollCorpus(t, 60)
 	w := newPGWorld(t, srv, cluster)
-	for _, m := range c.msgs {
-		if err := w.admin.Append("INBOX", m); err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendAll(t, w.admin, c.msgs)
 	a, b := w.start("--once"), w.start("--once")
 	ca, cb := exitCode(a.Wait()), exitCode(b.Wait())
 	for i, code := range []int{ca, cb} {
@@ -312,11 +308,7 @@ func TestKillPollerPostgres(t *testing.T) {
 	for run := 0; run < killRuns(); run++ {
 		t.Run(fmt.Sprintf("run%02d", run), func(t *testing.T) {
 			w := newPGWorld(t, srv, cluster)
-			for _, m := range c.msgs {
-				if err := w.admin.Append("INBOX", m); err != nil {
-					t.Fatal(err)
-				}
-			}
+			appendAll(t, w.admin, c.msgs)
 			a, b := w.start("--interval", "300ms"), w.start("--interval", "300ms")
 			time.Sleep(time.Duration(rand.IntN(1500)) * time.Millisecond)
 			_ = a.Process.Signal(syscall.SIGKILL)
@@ -380,11 +372,7 @@ func TestPollerSurvivesPostgresRestart(t *testing.T) {
 	cluster := pgtest.New(t, pgtest.Options{})
 	c := buildPollCorpus(t, 20)
 	w := newPGWorld(t, srv, cluster)
-	for _, m := range c.msgs[:10] {
-		if err := w.admin.Append("INBOX", m); err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendAll(t, w.admin, c.msgs[:10])
 	p := w.start("--interval", "300ms")
 	time.Sleep(1500 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -392,11 +380,7 @@ func TestPollerSurvivesPostgresRestart(t *testing.T) {
 	if err := cluster.Restart(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, m := range c.msgs[10:] {
-		if err := w.admin.Append("INBOX", m); err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendAll(t, w.admin, c.msgs[10:])
 	w.waitDone(c, 90*time.Second)
 	if err := cluster.Stop(ctx); err != nil {
 		t.Fatal(err)

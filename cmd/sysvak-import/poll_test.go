@@ -46,6 +46,26 @@ type wantFile struct {
 
 // pollCorpus is a mailbox of messages built the way real clients send them (mailgen), with
 // encrypted attachments, and what the poller must make of it.
+// appendAll delivers msgs to the mailbox, in order.
+func appendAll(t *testing.T, admin *imaptest.Client, msgs [][]byte) {
+	t.Helper()
+	for _, m := range msgs {
+		if err := admin.Append("INBOX", m); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// receipts is how many receipts the corpus's messages get once processed: one per file, one per
+// later arrival of a file, one per rejected message.
+func (c *pollCorpus) receipts() int {
+	n := len(c.files) + c.rejected
+	for _, f := range c.files {
+		n += f.resends
+	}
+	return n
+}
+
 type pollCorpus struct {
 	msgs     [][]byte
 	msgIDs   []string // index i: message UID i+1
@@ -495,11 +515,7 @@ func runPollScenario(t *testing.T, srv imaptest.Server, n int, viaEnv bool) {
 	}
 	w := newPollWorld(t, srv, viaEnv)
 	t0 := time.Now()
-	for _, m := range c.msgs {
-		if err := w.admin.Append("INBOX", m); err != nil {
-			t.Fatal(err)
-		}
-	}
+	appendAll(t, w.admin, c.msgs)
 	t.Logf("%d messages appended in %v", n, time.Since(t0).Round(time.Millisecond))
 
 	// Pass 1: every message taken; files with a known password processed, SMS ones waiting.

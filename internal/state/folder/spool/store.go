@@ -238,21 +238,6 @@ func (s *Store) Dir() string { return s.dir }
 // TempDir is where attachments are written before Commit renames them (same file system).
 func (s *Store) TempDir() string { return filepath.Join(s.dir, SpoolDir, TempDirName) }
 
-// CleanTemp removes left-over temporary files (from a crash). Call it only while holding the poll
-// lock: it would delete another poller's files in flight.
-func (s *Store) CleanTemp() error {
-	ents, err := os.ReadDir(s.TempDir())
-	if err != nil {
-		return fmt.Errorf("spool: clean temp: %w", err)
-	}
-	for _, e := range ents {
-		if err := os.Remove(filepath.Join(s.TempDir(), e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("spool: clean temp: %w", err)
-		}
-	}
-	return nil
-}
-
 // Path is the spool file of a file id.
 func (s *Store) Path(fileID string) (string, error) {
 	if !ValidFileID(fileID) {
