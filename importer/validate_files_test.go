@@ -6,11 +6,14 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/fhi/sysvak-import/importer/report"
 )
+
+var received = time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
 
 // ValidateFiles gives each file the report Validate gives it, in the order of the inputs,
 // whatever the number of workers; an error of emit stops the run.
@@ -26,7 +29,8 @@ func TestValidateFilesInOrder(t *testing.T) {
 	ins := make([]Input, len(paths))
 	want := make([]string, len(paths))
 	for i, p := range paths {
-		ins[i] = Input{Path: p, Name: filepath.Base(p)}
+		// A fixed arrival time: without one a report says "received" now, to the second.
+		ins[i] = Input{Path: p, Name: filepath.Base(p), Source: report.Source{Kind: "local", Received: received}}
 		rep, err := Validate(context.Background(), ins[i], o)
 		want[i] = reportJSON(t, rep, err)
 	}
@@ -44,7 +48,7 @@ func TestValidateFilesInOrder(t *testing.T) {
 		}
 		for i := range want {
 			if got[i] != want[i] {
-				t.Errorf("workers %d, %s: differs from Validate's report", workers, filepath.Base(paths[i]))
+				t.Errorf("workers %d, %s: differs from Validate's report:\n%s\n%s", workers, filepath.Base(paths[i]), got[i], want[i])
 			}
 		}
 	}
